@@ -1,0 +1,617 @@
+"""The task contract: one implementation of how tasks are represented.
+
+Every multi-task estimator of the package (classic and neural) goes through this module,
+so the rules below hold everywhere:
+
+* **Wide format**: ``y`` has shape ``(n_samples, n_tasks)`` (ndarray or DataFrame; the
+  DataFrame's column names become ``task_names_``). A missing label is ``NaN`` (or ``None`` /
+  ``pd.NA`` for classification). A 1-D ``y`` is a single task, and predictions are 1-D again.
+* **Long format**: the estimator parameter ``task_column`` names a column of ``X`` (a name for
+  DataFrames, a position for arrays) that holds each row's task id; ``y`` is 1-D. The task
+  column is not a feature. Each row is predicted for its own task.
+
+The fitted layout (:class:`TaskLayout`) is stored on the estimator as ``_task_layout`` and the
+public attributes ``task_names_``, ``n_tasks_`` (and ``classes_`` for classifiers) are set from
+it. Internally, targets are always handed to estimators as a dense wide matrix ``Y`` of shape
+``(n_samples, n_tasks)`` in *encoded* space (regression values, or class codes
+``0..n_classes_t - 1`` for classification tasks) with a boolean ``mask`` of observed labels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_array, validate_data
+
+__all__ = [
+    "TaskData",
+    "TaskLayout",
+    "check_predict_X",
+    "decode_predictions",
+    "fit_guard",
+    "iter_tasks",
+    "validate_fit_data",
+]
+
+REGRESSION = "regression"
+CLASSIFICATION = "classification"
+_TASK_TYPES = (REGRESSION, CLASSIFICATION)
+
+
+@dataclass(frozen=True)
+class TaskLayout:
+    """What fit learned about the tasks; enough to validate and decode at predict time.
+
+    Attributes
+    ----------
+    names : ndarray of object
+        Task names: DataFrame columns of ``y``, task ids of the task column, or
+        ``"task_0", "task_1", ...``.
+    long : bool
+        Whether ``task_column`` (long format) was used.
+    y_1d : bool
+        Wide format with a 1-D ``y`` (one task): predictions are returned 1-D.
+    task_types : tuple of str
+        ``"regression"`` or ``"classification"`` per task.
+    classes : tuple
+        Per task, the sorted array of labels (classification) or ``None``.
+    task_column : int, str or None
+        The resolved task column (a name for DataFrames, a position for arrays).
+    """
+
+    names: np.ndarray
+    long: bool
+    y_1d: bool
+    task_types: tuple[str, ...]
+    classes: tuple[np.ndarray | None, ...]
+    task_column: object = None
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.names)
+
+    def task_position(self) -> dict:
+        """Map task id (long format) to its index."""
+        return {_as_key(name): i for i, name in enumerate(self.names)}
+
+
+@dataclass
+class TaskData:
+    """Validated training data handed to an estimator's ``_fit``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite float64 features (the task column removed).
+    Y : ndarray of shape (n_samples, n_tasks)
+        Targets in encoded space, ``NaN`` where missing.
+    mask : ndarray of bool, shape (n_samples, n_tasks)
+        ``True`` where a label is observed.
+    task_index : ndarray of int or None
+        Long format: each row's task position. ``None`` for wide format.
+    layout : TaskLayout
+        The fitted task layout.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    mask: np.ndarray
+    task_index: np.ndarray | None
+    layout: TaskLayout
+
+    def task_rows(self, t: int) -> np.ndarray:
+        """Indices of the rows with an observed label for task ``t``."""
+        return np.flatnonzero(self.mask[:, t])
+
+
+def _as_key(value):
+    """Hashable, type-normalised key for a task id (numpy scalars -> Python scalars)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _est_name(estimator) -> str:
+    return type(estimator).__name__
+
+
+@contextlib.contextmanager
+def fit_guard(estimator):
+    """Leave no half-fitted state: on any error, drop every fitted attribute."""
+    try:
+        yield
+    except BaseException:
+        for key in list(vars(estimator)):
+            if (key.endswith("_") and not key.startswith("__")) or key == "_task_layout":
+                delattr(estimator, key)
+        raise
+
+
+# ----------------------------------------------------------------------------- X handling
+def _resolve_task_column(X, task_column, estimator):
+    """Return (column key, is_positional) for ``task_column`` in ``X`` or raise naming it."""
+    if isinstance(X, pd.DataFrame):
+        if task_column in X.columns:
+            return task_column, False
+        if isinstance(task_column, numbers.Integral) and -X.shape[1] <= task_column < X.shape[1]:
+            return int(task_column) % X.shape[1], True
+        raise ValueError(
+            f"task_column={task_column!r} is not a column of X; {_est_name(estimator)} "
+            f"needs it to hold each row's task id. Columns are: {list(X.columns)[:20]}."
+        )
+    n_columns = np.shape(X)[1] if np.ndim(X) == 2 else 0
+    if not isinstance(task_column, numbers.Integral) or isinstance(task_column, bool):
+        raise ValueError(
+            f"task_column={task_column!r} is not a column of X: X is an array, so "
+            "task_column must be an integer position (or pass X as a DataFrame)."
+        )
+    if not -n_columns <= task_column < n_columns:
+        raise ValueError(
+            f"task_column={task_column!r} is not a column of X: X has {n_columns} columns."
+        )
+    return int(task_column) % n_columns, True
+
+
+def _split_task_column(X, task_column, estimator):
+    """Split raw ``X`` into (features, task ids as a 1-D object/numeric array, resolved key)."""
+    key, positional = _resolve_task_column(X, task_column, estimator)
+    if isinstance(X, pd.DataFrame):
+        ids_series = X.iloc[:, key] if positional else X[key]
+        if isinstance(ids_series, pd.DataFrame):
+            raise ValueError(f"task_column={task_column!r} names more than one column of X.")
+        features = X.drop(columns=X.columns[key] if positional else key)
+        ids = ids_series.to_numpy(dtype=object)
+    else:
+        arr = np.asarray(X)
+        ids = arr[:, key]
+        features = np.delete(arr, key, axis=1)
+    if pd.isna(ids).any():
+        raise ValueError(f"task_column={task_column!r} has missing task ids.")
+    return features, ids, key
+
+
+def _check_features(features, estimator, allow_nan=False):
+    try:
+        return check_array(
+            features,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+            input_name="X",
+            estimator=estimator,
+            ensure_min_features=1,
+        )
+    except ValueError as exc:
+        if "could not convert" in str(exc) or "Unable to convert" in str(exc):
+            raise ValueError(
+                f"{_est_name(estimator)} needs numeric features in X: {exc}"
+            ) from exc
+        raise
+
+
+def _check_X_features(estimator, X, reset, task_column, allow_nan=False):
+    """Validate X's shape/names, split off the task column, return (features, ids, key)."""
+    if X is None:
+        raise ValueError(f"{_est_name(estimator)} needs X, got None.")
+    if not hasattr(X, "shape") and not isinstance(X, pd.DataFrame):
+        X = np.asarray(X)
+    if np.ndim(X) != 2:
+        raise ValueError(
+            f"Expected a 2D array for X, got an array of shape {np.shape(X)}: "
+            "Reshape your data (one row per sample)."
+        )
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    if task_column is None:
+        return _check_features(X, estimator, allow_nan), None, None
+    features, ids, key = _split_task_column(X, task_column, estimator)
+    return _check_features(features, estimator, allow_nan), ids, key
+
+
+# ----------------------------------------------------------------------------- y handling
+def _y_columns(y, estimator):
+    """Return (list of 1-D object-or-numeric arrays, names, y_1d)."""
+    if y is None:
+        raise ValueError(
+            f"{_est_name(estimator)} requires y to be passed, but the target y is None."
+        )
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] == 0:
+            raise ValueError("y has no task columns.")
+        names = np.array([str(c) if not isinstance(c, str) else c for c in y.columns], dtype=object)
+        if len(set(names)) != len(names):
+            raise ValueError(f"y has duplicated task names: {list(y.columns)}.")
+        cols = [y.iloc[:, j].to_numpy(dtype=object) if not _is_numeric_series(y.iloc[:, j])
+                else y.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)
+                for j in range(y.shape[1])]
+        return cols, names, False
+    if isinstance(y, pd.Series):
+        arr = (y.to_numpy(dtype=np.float64, na_value=np.nan) if _is_numeric_series(y)
+               else y.to_numpy(dtype=object))
+        name = y.name if y.name is not None else "task_0"
+        return [arr], np.array([str(name)], dtype=object), True
+    arr = np.asarray(y)
+    if arr.dtype.kind in "USO" or arr.dtype == object:
+        arr = np.asarray(y, dtype=object)
+    if arr.ndim == 1:
+        return [arr], np.array(["task_0"], dtype=object), True
+    if arr.ndim == 2:
+        if arr.shape[1] == 0:
+            raise ValueError("y has no task columns: expected shape (n_samples, n_tasks).")
+        names = np.array([f"task_{j}" for j in range(arr.shape[1])], dtype=object)
+        return [arr[:, j] for j in range(arr.shape[1])], names, False
+    raise ValueError(
+        f"y must be 1-D (one task) or 2-D (n_samples, n_tasks); got shape {arr.shape}."
+    )
+
+
+def _is_numeric_series(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def _as_float(values, task_name, estimator):
+    try:
+        out = np.array(
+            [np.nan if m else v for v, m in zip(values, _missing(values))], dtype=np.float64
+        ) if values.dtype == object else np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{_est_name(estimator)} is a regressor and needs numeric targets, but task "
+            f"{task_name!r} has non-numeric values ({exc}). For labels use a classifier."
+        ) from None
+    if np.isinf(out).any():
+        raise ValueError(f"Task {task_name!r} has infinite target values.")
+    return out
+
+
+def _encode_labels(values, task_name):
+    """Return (codes as float with NaN for missing, sorted classes in the user's type)."""
+    missing = _missing(values)
+    observed = values[~missing]
+    if observed.dtype == object:
+        kinds = {type(_as_key(v)) for v in observed}
+        if kinds <= {int, bool}:
+            observed = observed.astype(np.int64)
+        elif kinds <= {int, float}:
+            observed = observed.astype(np.float64)
+        elif kinds <= {str}:
+            observed = observed.astype(str).astype(object)
+        else:
+            raise ValueError(
+                f"Task {task_name!r} mixes label types {sorted(k.__name__ for k in kinds)}; "
+                "use one type of label per task."
+            )
+    if observed.dtype.kind == "f" and np.all(np.mod(observed, 1) == 0):
+        observed = observed.astype(np.int64)
+    classes, codes = np.unique(observed, return_inverse=True)
+    out = np.full(len(values), np.nan)
+    out[~missing] = codes
+    return out, classes
+
+
+def _task_types(task_types, n_tasks, estimator):
+    if isinstance(task_types, str):
+        if task_types not in _TASK_TYPES:
+            raise ValueError(f"task type must be one of {_TASK_TYPES}, got {task_types!r}.")
+        return (task_types,) * n_tasks
+    task_types = tuple(task_types)
+    if len(task_types) != n_tasks:
+        raise ValueError(
+            f"task_types has {len(task_types)} entries but y has {n_tasks} tasks."
+        )
+    bad = [t for t in task_types if t not in _TASK_TYPES]
+    if bad:
+        raise ValueError(f"Unknown task type(s) {bad}; use 'regression' or 'classification'.")
+    return task_types
+
+
+def validate_fit_data(estimator, X, y, *, task_types, task_column=None, allow_nan_X=False):
+    """Validate ``X, y`` for fit, following the task contract.
+
+    Sets ``n_features_in_`` / ``feature_names_in_``, ``task_names_``, ``n_tasks_`` and
+    ``_task_layout`` on ``estimator`` and returns a :class:`TaskData`.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+    X : array-like or DataFrame of shape (n_samples, n_columns)
+    y : array-like, Series or DataFrame
+    task_types : str or sequence of str
+        ``"regression"`` / ``"classification"`` for every task, or one per task (wide format).
+    task_column : int, str or None
+        Long format: the column of ``X`` holding each row's task id.
+    allow_nan_X : bool
+        Let NaN through in X (for estimators where NaN means an absent modality).
+    """
+    features, ids, key = _check_X_features(estimator, X, True, task_column, allow_nan_X)
+    n = features.shape[0]
+    columns, names, y_1d = _y_columns(y, estimator)
+    if task_column is not None:
+        if len(columns) != 1:
+            raise ValueError(
+                "With task_column (long format) y must be 1-D: one label per row, for the "
+                f"row's own task; got {len(columns)} columns."
+            )
+        values = columns[0]
+        if len(values) != n:
+            raise ValueError(f"X has {n} rows but y has {len(values)}: lengths must match.")
+        keys = np.array([_as_key(v) for v in ids], dtype=object)
+        try:
+            names = np.array(sorted(set(keys)), dtype=object)
+        except TypeError:
+            raise ValueError(
+                f"task_column={task_column!r} mixes id types; use one type of task id."
+            ) from None
+        position = {k: i for i, k in enumerate(names)}
+        task_index = np.fromiter((position[k] for k in keys), dtype=np.intp, count=n)
+        types = _task_types(task_types, 1, estimator) * len(names)
+        # Long format is encoded as one column, then spread to the dense wide matrix below.
+        columns_by_task = []
+        for t in range(len(names)):
+            col = np.full(n, np.nan, dtype=object if values.dtype == object else np.float64)
+            rows = task_index == t
+            col[rows] = values[rows]
+            if values.dtype == object:
+                col[~rows] = None
+            columns_by_task.append(col)
+        columns = columns_by_task
+    else:
+        task_index = None
+        for col in columns:
+            if len(col) != n:
+                raise ValueError(f"X has {n} rows but y has {len(col)}: lengths must match.")
+        types = _task_types(task_types, len(columns), estimator)
+
+    Y = np.empty((n, len(columns)), dtype=np.float64)
+    classes = []
+    for t, (col, kind) in enumerate(zip(columns, types)):
+        name = names[t]
+        if kind == REGRESSION:
+            Y[:, t] = _as_float(col, name, estimator)
+            classes.append(None)
+        else:
+            Y[:, t], task_classes = _encode_labels(col, name)
+            classes.append(task_classes)
+    mask = ~np.isnan(Y)
+    empty = [names[t] for t in range(len(columns)) if not mask[:, t].any()]
+    if empty:
+        raise ValueError(
+            f"Task(s) {empty} have no observed labels (all missing): drop them from y."
+        )
+    layout = TaskLayout(
+        names=names,
+        long=task_column is not None,
+        y_1d=y_1d and task_column is None,
+        task_types=types,
+        classes=tuple(classes),
+        task_column=key,
+    )
+    estimator._task_layout = layout
+    estimator.task_names_ = names
+    estimator.n_tasks_ = len(names)
+    return TaskData(X=features, Y=Y, mask=mask, task_index=task_index, layout=layout)
+
+
+def check_predict_X(estimator, X, allow_nan_X=False):
+    """Validate ``X`` at predict time; return (features, task_index or None).
+
+    Raises a ``ValueError`` naming any task id that fit never saw.
+    """
+    layout: TaskLayout = estimator._task_layout
+    task_column = layout.task_column if layout.long else None
+    if task_column is not None and not isinstance(X, pd.DataFrame):
+        # fit may have seen a DataFrame (name) and predict an array: use the position.
+        task_column = _column_position(estimator, task_column)
+    features, ids, _ = _check_X_features(estimator, X, False, task_column, allow_nan_X)
+    if ids is None:
+        return features, None
+    position = layout.task_position()
+    index = np.empty(len(ids), dtype=np.intp)
+    unseen = []
+    for i, v in enumerate(ids):
+        k = _as_key(v)
+        if isinstance(k, float) and k.is_integer() and k not in position:
+            k = int(k)
+        p = position.get(k)
+        if p is None:
+            unseen.append(k)
+        else:
+            index[i] = p
+    if unseen:
+        shown = list(dict.fromkeys(unseen))[:10]
+        raise ValueError(
+            f"Task id(s) {shown} in task_column {layout.task_column!r} were not seen in fit; "
+            f"{_est_name(estimator)} can only predict the {layout.n_tasks} tasks it was "
+            "trained on."
+        )
+    return features, index
+
+
+def _column_position(estimator, key):
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or isinstance(key, numbers.Integral):
+        return key
+    return int(np.flatnonzero(names == key)[0])
+
+
+def task_ids_of(estimator, X):
+    """Each row's task id (user space) in long format, or ``None`` in wide format."""
+    layout: TaskLayout = estimator._task_layout
+    if not layout.long:
+        return None
+    _, index = check_predict_X(estimator, X, allow_nan_X=True)
+    return layout.names[index]
+
+
+def decode_predictions(layout: TaskLayout, P: np.ndarray, task_index=None):
+    """Turn encoded predictions into the user's format.
+
+    Parameters
+    ----------
+    layout : TaskLayout
+    P : ndarray of shape (n_samples, n_tasks) or (n_samples,)
+        Encoded predictions: values (regression) or class codes (classification). In long
+        format a 1-D ``P`` holds each row's prediction for its own task.
+    task_index : ndarray of int or None
+        Long format: each row's task position.
+    """
+    P = np.asarray(P)
+    if layout.long:
+        if P.ndim == 2:
+            P = P[np.arange(P.shape[0]), task_index]
+        if all(c is None for c in layout.classes):
+            return P.astype(np.float64)
+        out = _decode_mixed_rows(layout, P, task_index)
+        return out
+    cols = []
+    for t in range(layout.n_tasks):
+        if layout.classes[t] is None:
+            cols.append(P[:, t].astype(np.float64))
+        else:
+            cols.append(layout.classes[t][np.asarray(P[:, t], dtype=np.intp)])
+    if layout.y_1d:
+        return cols[0]
+    return _stack_columns(cols)
+
+
+def _decode_mixed_rows(layout, P, task_index):
+    out = np.empty(len(P), dtype=object)
+    for t in np.unique(task_index):
+        rows = task_index == t
+        classes = layout.classes[t]
+        out[rows] = P[rows] if classes is None else classes[np.asarray(P[rows], dtype=np.intp)]
+    return _common_dtype(out, [c for c in layout.classes])
+
+
+def _common_dtype(out, classes):
+    dtypes = {c.dtype for c in classes if c is not None}
+    if len(dtypes) == 1 and None not in classes:
+        return out.astype(dtypes.pop())
+    return out
+
+
+def _stack_columns(cols):
+    dtypes = {c.dtype for c in cols}
+    if len(dtypes) == 1:
+        return np.column_stack(cols)
+    out = np.empty((len(cols[0]), len(cols)), dtype=object)
+    for j, c in enumerate(cols):
+        out[:, j] = c
+    return out
+
+
+# ----------------------------------------------------------------------------- scoring
+def iter_tasks(y_true, y_pred, task_ids=None) -> Iterator[tuple[object, np.ndarray, np.ndarray]]:
+    """Yield ``(task name, y_true, y_pred)`` with each task's observed labels only.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks), or DataFrame
+        True labels, missing ones as ``NaN`` / ``None`` / ``pd.NA``.
+    y_pred : array-like of the same shape (wide) or (n_samples,) (long)
+        Predictions.
+    task_ids : array-like of shape (n_samples,), optional
+        Long format: each row's task id; tasks are then the groups of rows.
+    """
+    if task_ids is not None:
+        yt = np.asarray(y_true, dtype=object).ravel()
+        yp = np.asarray(y_pred)
+        if yp.ndim != 1:
+            raise ValueError("In long format y_pred must be 1-D (one prediction per row).")
+        ids = np.asarray([_as_key(v) for v in np.asarray(task_ids, dtype=object)], dtype=object)
+        if not (len(yt) == len(yp) == len(ids)):
+            raise ValueError("y_true, y_pred and task_ids must have the same length.")
+        keep = ~_missing(yt)
+        for name in sorted(set(ids[keep])):
+            rows = keep & (ids == name)
+            yield name, _tidy(yt[rows]), yp[rows]
+        return
+    columns, names, _ = _y_columns(y_true, None)
+    yp = y_pred.to_numpy() if isinstance(y_pred, pd.DataFrame | pd.Series) else np.asarray(y_pred)
+    if yp.ndim == 1:
+        yp = yp[:, None]
+    if yp.shape != (len(columns[0]), len(columns)):
+        raise ValueError(
+            f"y_pred has shape {yp.shape}, expected {(len(columns[0]), len(columns))} to "
+            "match y_true."
+        )
+    for t, col in enumerate(columns):
+        keep = ~_missing(col)
+        yield names[t], _tidy(col[keep]), yp[keep, t]
+
+
+def _tidy(values: np.ndarray) -> np.ndarray:
+    """Observed labels as a plain-typed array (object columns of numbers -> numbers)."""
+    if values.dtype != object or len(values) == 0:
+        return values
+    kinds = {type(_as_key(v)) for v in values}
+    if kinds <= {int, float, bool}:
+        return values.astype(np.float64)
+    if kinds <= {str}:
+        return values.astype(str)
+    return values
+
+
+def mean_task_score(metric, y_true, y_pred, task_ids=None, sample_weight=None, min_samples=1):
+    """Mean over tasks of ``metric`` on each task's observed labels (DESIGN.md, score)."""
+    scores = per_task_values(metric, y_true, y_pred, task_ids, sample_weight, min_samples)
+    finite = [s for s in scores.values() if np.isfinite(s)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def per_task_values(metric, y_true, y_pred, task_ids=None, sample_weight=None, min_samples=1):
+    """``{task name: metric}`` over each task's observed labels (NaN if too few labels)."""
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    out = {}
+    if weights is None:
+        for name, yt, yp in iter_tasks(y_true, y_pred, task_ids):
+            out[name] = float(metric(yt, yp)) if len(yt) >= min_samples else float("nan")
+        return out
+    # Carry weights along by appending them as an extra "prediction" column would copy the
+    # whole matrix; instead re-derive the observed rows from positions.
+    positions = np.arange(len(weights))
+    for (name, yt, yp), (_, _, pos) in zip(
+        iter_tasks(y_true, y_pred, task_ids),
+        iter_tasks(y_true, _broadcast_like(positions, y_pred), task_ids),
+    ):
+        if len(yt) < min_samples:
+            out[name] = float("nan")
+        else:
+            out[name] = float(metric(yt, yp, sample_weight=weights[np.asarray(pos, dtype=int)]))
+    return out
+
+
+def _broadcast_like(positions, y_pred):
+    shape = np.shape(y_pred)
+    if len(shape) == 1:
+        return positions
+    return np.repeat(positions[:, None], shape[1], axis=1)
+
+
+def as_task_list(value, layout: TaskLayout, what: str) -> list:
+    """Expand a per-task setting (scalar, sequence or ``{task name: value}``) to a list."""
+    n = layout.n_tasks
+    if isinstance(value, dict):
+        unknown = [k for k in value if _as_key(k) not in layout.task_position()]
+        if unknown:
+            raise ValueError(f"{what} names unknown task(s) {unknown}.")
+        position = layout.task_position()
+        out = [None] * n
+        for k, v in value.items():
+            out[position[_as_key(k)]] = v
+        missing = [layout.names[i] for i, v in enumerate(out) if v is None]
+        if missing:
+            raise ValueError(f"{what} has no entry for task(s) {missing}.")
+        return out
+    if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
+        if len(value) != n:
+            raise ValueError(f"{what} has {len(value)} entries but there are {n} tasks.")
+        return list(value)
+    return [value] * n
