@@ -1,0 +1,1 @@
+"""sklearn estimators that compose a skorch ``NeuralNet`` (imports torch)."""
