@@ -44,6 +44,9 @@ class _MultiTaskMixin:
     def _get_task_types(self):
         return self._task_type
 
+    #: ``convert_X(features, reset)`` hook; ``None`` = finite float64 array (the default).
+    _convert_X = None
+
     def fit(self, X, y, **fit_params):
         """Fit the model on all tasks.
 
@@ -71,6 +74,7 @@ class _MultiTaskMixin:
                 task_types=self._get_task_types(),
                 task_column=getattr(self, "task_column", None),
                 allow_nan_X=self._allow_nan_X,
+                convert_X=self._convert_X,
             )
             self._set_label_attributes(data)
             self._fit(data, **fit_params)
@@ -89,7 +93,7 @@ class _MultiTaskMixin:
 
     def _encoded_predictions(self, X):
         check_is_fitted(self, "_task_layout")
-        features, task_index = check_predict_X(self, X, self._allow_nan_X)
+        features, task_index = check_predict_X(self, X, self._allow_nan_X, self._convert_X)
         if task_index is None:
             return self._predict_tasks(features), None
         return self._predict_rows(features, task_index), task_index
@@ -199,7 +203,7 @@ class MultiTaskClassifierMixin(_MultiTaskMixin, ClassifierMixin):
             with one ``(n_samples, n_classes_t)`` array per task.
         """
         check_is_fitted(self, "_task_layout")
-        features, _ = check_predict_X(self, X, self._allow_nan_X)
+        features, _ = check_predict_X(self, X, self._allow_nan_X, self._convert_X)
         probas = self._predict_proba_tasks(features)
         for t, p in enumerate(probas):
             if not np.isfinite(p).all():

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import _num_samples, check_array, validate_data
 
 __all__ = [
     "TaskData",
@@ -86,7 +86,7 @@ class TaskData:
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features), or what the estimator's ``convert_X`` made
         Finite float64 features (the task column removed).
     Y : ndarray of shape (n_samples, n_tasks)
         Targets in encoded space, ``NaN`` where missing.
@@ -193,8 +193,17 @@ def _check_features(features, estimator, allow_nan=False):
         raise
 
 
-def _check_X_features(estimator, X, reset, task_column, allow_nan=False):
-    """Validate X's shape/names, split off the task column, return (features, ids, key)."""
+def _check_X_features(estimator, X, reset, task_column, allow_nan=False, convert_X=None):
+    """Validate X's shape/names, split off the task column, return (features, ids, key).
+
+    ``convert_X(features, reset)`` replaces the default numeric conversion (multi-modal
+    estimators keep a DataFrame with text/categorical columns); it returns the object handed
+    to ``_fit`` / ``_predict_tasks`` and must raise errors naming the offending column.
+    """
+    if convert_X is None:
+        def convert_X(features, reset):
+            return _check_features(features, estimator, allow_nan)
+
     if X is None:
         raise ValueError(f"{_est_name(estimator)} needs X, got None.")
     if not hasattr(X, "shape") and not isinstance(X, pd.DataFrame):
@@ -206,9 +215,9 @@ def _check_X_features(estimator, X, reset, task_column, allow_nan=False):
         )
     validate_data(estimator, X, reset=reset, skip_check_array=True)
     if task_column is None:
-        return _check_features(X, estimator, allow_nan), None, None
+        return convert_X(X, reset), None, None
     features, ids, key = _split_task_column(X, task_column, estimator)
-    return _check_features(features, estimator, allow_nan), ids, key
+    return convert_X(features, reset), ids, key
 
 
 # ----------------------------------------------------------------------------- y handling
@@ -312,7 +321,9 @@ def _task_types(task_types, n_tasks, estimator):
     return task_types
 
 
-def validate_fit_data(estimator, X, y, *, task_types, task_column=None, allow_nan_X=False):
+def validate_fit_data(
+    estimator, X, y, *, task_types, task_column=None, allow_nan_X=False, convert_X=None
+):
     """Validate ``X, y`` for fit, following the task contract.
 
     Sets ``n_features_in_`` / ``feature_names_in_``, ``task_names_``, ``n_tasks_`` and
@@ -329,9 +340,13 @@ def validate_fit_data(estimator, X, y, *, task_types, task_column=None, allow_na
         Long format: the column of ``X`` holding each row's task id.
     allow_nan_X : bool
         Let NaN through in X (for estimators where NaN means an absent modality).
+    convert_X : callable or None
+        ``convert_X(features, reset) -> object`` replacing the numeric conversion of X.
     """
-    features, ids, key = _check_X_features(estimator, X, True, task_column, allow_nan_X)
-    n = features.shape[0]
+    features, ids, key = _check_X_features(
+        estimator, X, True, task_column, allow_nan_X, convert_X
+    )
+    n = _num_samples(features)
     columns, names, y_1d = _y_columns(y, estimator)
     if task_column is not None:
         if len(columns) != 1:
@@ -399,7 +414,7 @@ def validate_fit_data(estimator, X, y, *, task_types, task_column=None, allow_na
     return TaskData(X=features, Y=Y, mask=mask, task_index=task_index, layout=layout)
 
 
-def check_predict_X(estimator, X, allow_nan_X=False):
+def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):
     """Validate ``X`` at predict time; return (features, task_index or None).
 
     Raises a ``ValueError`` naming any task id that fit never saw.
@@ -409,7 +424,9 @@ def check_predict_X(estimator, X, allow_nan_X=False):
     if task_column is not None and not isinstance(X, pd.DataFrame):
         # fit may have seen a DataFrame (name) and predict an array: use the position.
         task_column = _column_position(estimator, task_column)
-    features, ids, _ = _check_X_features(estimator, X, False, task_column, allow_nan_X)
+    features, ids, _ = _check_X_features(
+        estimator, X, False, task_column, allow_nan_X, convert_X
+    )
     if ids is None:
         return features, None
     position = layout.task_position()
