@@ -64,7 +64,7 @@ class _MultiTaskMixin:
         self : object
             The fitted estimator.
         """
-        if hasattr(self, "_validate_params"):
+        if hasattr(self, "_parameter_constraints"):
             self._validate_params()
         with fit_guard(self):
             data = validate_fit_data(

@@ -548,7 +548,7 @@ def iter_tasks(y_true, y_pred, task_ids=None) -> Iterator[tuple[object, np.ndarr
         keep = ~_missing(yt)
         for name in sorted(set(ids[keep])):
             rows = keep & (ids == name)
-            yield name, _tidy(yt[rows]), yp[rows]
+            yield name, _tidy(yt[rows]), _tidy(yp[rows])
         return
     columns, names, _ = _y_columns(y_true, None)
     yp = y_pred.to_numpy() if isinstance(y_pred, pd.DataFrame | pd.Series) else np.asarray(y_pred)
@@ -561,7 +561,7 @@ def iter_tasks(y_true, y_pred, task_ids=None) -> Iterator[tuple[object, np.ndarr
         )
     for t, col in enumerate(columns):
         keep = ~_missing(col)
-        yield names[t], _tidy(col[keep]), yp[keep, t]
+        yield names[t], _tidy(col[keep]), _tidy(yp[keep, t])
 
 
 def _tidy(values: np.ndarray) -> np.ndarray:

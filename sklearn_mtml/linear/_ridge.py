@@ -126,7 +126,7 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="right")],
         "shared_alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
         "task_column": [None, str, int, object],
