@@ -88,24 +88,52 @@ class TaskData:
     ----------
     X : ndarray of shape (n_samples, n_features), or what the estimator's ``convert_X`` made
         Finite float64 features (the task column removed).
-    Y : ndarray of shape (n_samples, n_tasks)
-        Targets in encoded space, ``NaN`` where missing.
-    mask : ndarray of bool, shape (n_samples, n_tasks)
-        ``True`` where a label is observed.
-    task_index : ndarray of int or None
-        Long format: each row's task position. ``None`` for wide format.
     layout : TaskLayout
         The fitted task layout.
+    task_index : ndarray of int or None
+        Long format: each row's task position. ``None`` for wide format.
+    y_long : ndarray of shape (n_samples,) or None
+        Long format: each row's encoded target for its own task (``NaN`` = missing).
+    Y : ndarray of shape (n_samples, n_tasks)
+        Targets in encoded space (values, or class codes), ``NaN`` where missing. In long
+        format it is built on first access from ``y_long`` (dense ``n x T``): estimators
+        that can work per row should use ``y_long`` and ``task_index`` instead.
+    mask : ndarray of bool, shape (n_samples, n_tasks)
+        ``True`` where a label is observed.
     """
 
-    X: np.ndarray
-    Y: np.ndarray
-    mask: np.ndarray
-    task_index: np.ndarray | None
+    X: object
     layout: TaskLayout
+    task_index: np.ndarray | None = None
+    y_long: np.ndarray | None = None
+    _Y: np.ndarray | None = None
+    _mask: np.ndarray | None = None
+
+    @property
+    def Y(self) -> np.ndarray:
+        if self._Y is None:
+            Y = np.full((len(self.y_long), self.layout.n_tasks), np.nan)
+            Y[np.arange(len(self.y_long)), self.task_index] = self.y_long
+            self._Y = Y
+        return self._Y
+
+    @property
+    def mask(self) -> np.ndarray:
+        if self._mask is None:
+            self._mask = ~np.isnan(self.Y)
+        return self._mask
+
+    def observed_counts(self) -> np.ndarray:
+        """Number of observed labels per task."""
+        if self.task_index is not None:
+            observed = ~np.isnan(self.y_long)
+            return np.bincount(self.task_index[observed], minlength=self.layout.n_tasks)
+        return self.mask.sum(axis=0)
 
     def task_rows(self, t: int) -> np.ndarray:
         """Indices of the rows with an observed label for task ``t``."""
+        if self.task_index is not None:
+            return np.flatnonzero((self.task_index == t) & ~np.isnan(self.y_long))
         return np.flatnonzero(self.mask[:, t])
 
 
@@ -321,6 +349,37 @@ def _task_types(task_types, n_tasks, estimator):
     return task_types
 
 
+def _factorize_ids(ids, task_column):
+    """Sorted unique task ids (Python scalars) and each row's position among them."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind == "f" and np.all(np.mod(ids, 1) == 0):
+        ids = ids.astype(np.int64)  # ids that went through a float array are still ints
+    try:
+        codes, uniques = pd.factorize(ids.astype(object), sort=True)
+    except TypeError:
+        raise ValueError(
+            f"task_column={task_column!r} mixes id types; use one type of task id."
+        ) from None
+    names = np.array([_as_key(v) for v in uniques], dtype=object)
+    return names, codes.astype(np.intp)
+
+
+def _encode_long(values, task_index, names, kind, estimator):
+    """Encode a long-format target: one value (or class code) per row, NaN = missing."""
+    n_tasks = len(names)
+    if kind == REGRESSION:
+        return _as_float(values, "y", estimator), [None] * n_tasks
+    y_long = np.full(len(values), np.nan)
+    order = np.argsort(task_index, kind="stable")
+    bounds = np.searchsorted(task_index[order], np.arange(n_tasks + 1))
+    classes = []
+    for t in range(n_tasks):
+        rows = order[bounds[t] : bounds[t + 1]]
+        y_long[rows], task_classes = _encode_labels(values[rows], names[t])
+        classes.append(task_classes)
+    return y_long, classes
+
+
 def validate_fit_data(
     estimator, X, y, *, task_types, task_column=None, allow_nan_X=False, convert_X=None
 ):
@@ -357,49 +416,26 @@ def validate_fit_data(
         values = columns[0]
         if len(values) != n:
             raise ValueError(f"X has {n} rows but y has {len(values)}: lengths must match.")
-        keys = np.array([_as_key(v) for v in ids], dtype=object)
-        try:
-            names = np.array(sorted(set(keys)), dtype=object)
-        except TypeError:
-            raise ValueError(
-                f"task_column={task_column!r} mixes id types; use one type of task id."
-            ) from None
-        position = {k: i for i, k in enumerate(names)}
-        task_index = np.fromiter((position[k] for k in keys), dtype=np.intp, count=n)
+        names, task_index = _factorize_ids(ids, task_column)
         types = _task_types(task_types, 1, estimator) * len(names)
-        # Long format is encoded as one column, then spread to the dense wide matrix below.
-        columns_by_task = []
-        for t in range(len(names)):
-            col = np.full(n, np.nan, dtype=object if values.dtype == object else np.float64)
-            rows = task_index == t
-            col[rows] = values[rows]
-            if values.dtype == object:
-                col[~rows] = None
-            columns_by_task.append(col)
-        columns = columns_by_task
+        y_long, classes = _encode_long(values, task_index, names, types[0], estimator)
+        data = TaskData(X=features, layout=None, task_index=task_index, y_long=y_long)
     else:
         task_index = None
         for col in columns:
             if len(col) != n:
                 raise ValueError(f"X has {n} rows but y has {len(col)}: lengths must match.")
         types = _task_types(task_types, len(columns), estimator)
-
-    Y = np.empty((n, len(columns)), dtype=np.float64)
-    classes = []
-    for t, (col, kind) in enumerate(zip(columns, types)):
-        name = names[t]
-        if kind == REGRESSION:
-            Y[:, t] = _as_float(col, name, estimator)
-            classes.append(None)
-        else:
-            Y[:, t], task_classes = _encode_labels(col, name)
-            classes.append(task_classes)
-    mask = ~np.isnan(Y)
-    empty = [names[t] for t in range(len(columns)) if not mask[:, t].any()]
-    if empty:
-        raise ValueError(
-            f"Task(s) {empty} have no observed labels (all missing): drop them from y."
-        )
+        Y = np.empty((n, len(columns)), dtype=np.float64)
+        classes = []
+        for t, (col, kind) in enumerate(zip(columns, types)):
+            if kind == REGRESSION:
+                Y[:, t] = _as_float(col, names[t], estimator)
+                classes.append(None)
+            else:
+                Y[:, t], task_classes = _encode_labels(col, names[t])
+                classes.append(task_classes)
+        data = TaskData(X=features, layout=None, _Y=Y)
     layout = TaskLayout(
         names=names,
         long=task_column is not None,
@@ -408,10 +444,16 @@ def validate_fit_data(
         classes=tuple(classes),
         task_column=key,
     )
+    data.layout = layout
+    empty = [names[t] for t in np.flatnonzero(data.observed_counts() == 0)]
+    if empty:
+        raise ValueError(
+            f"Task(s) {empty} have no observed labels (all missing): drop them from y."
+        )
     estimator._task_layout = layout
     estimator.task_names_ = names
     estimator.n_tasks_ = len(names)
-    return TaskData(X=features, Y=Y, mask=mask, task_index=task_index, layout=layout)
+    return data
 
 
 def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):
@@ -429,25 +471,22 @@ def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):
     )
     if ids is None:
         return features, None
-    position = layout.task_position()
-    index = np.empty(len(ids), dtype=np.intp)
-    unseen = []
-    for i, v in enumerate(ids):
-        k = _as_key(v)
-        if isinstance(k, float) and k.is_integer() and k not in position:
-            k = int(k)
-        p = position.get(k)
-        if p is None:
-            unseen.append(k)
-        else:
-            index[i] = p
-    if unseen:
-        shown = list(dict.fromkeys(unseen))[:10]
+    index = pd.Index(layout.names).get_indexer(np.asarray(ids, dtype=object))
+    if (index < 0).any():
+        # ids such as 3.0 for a task fit as 3 (an array round trip) are the same task.
+        position = layout.task_position()
+        for i in np.flatnonzero(index < 0):
+            k = _as_key(ids[i])
+            if isinstance(k, float) and k.is_integer():
+                index[i] = position.get(int(k), -1)
+    if (index < 0).any():
+        shown = list(dict.fromkeys(_as_key(v) for v in ids[index < 0]))[:10]
         raise ValueError(
             f"Task id(s) {shown} in task_column {layout.task_column!r} were not seen in fit; "
             f"{_est_name(estimator)} can only predict the {layout.n_tasks} tasks it was "
             "trained on."
         )
+    index = index.astype(np.intp)
     return features, index
 
 
