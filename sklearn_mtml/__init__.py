@@ -13,6 +13,7 @@ __version__ = "0.1.0.dev0"
 _EAGER = {
     "sklearn_mtml.linear": [
         "MultiTaskRidge",
+        "MultiTaskL21Regressor",
     ],
 }
 _LAZY = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._targets import TaskData
@@ -26,7 +28,7 @@ def task_gram(Z: np.ndarray, data: TaskData) -> tuple[np.ndarray, np.ndarray, np
     if data.task_index is not None:
         order = np.argsort(data.task_index, kind="stable")
         Zs = Z[order]
-        ys = data.Y[order, data.task_index[order]]
+        ys = data.y_long[order]
         keep = ~np.isnan(ys)
         counts = np.bincount(data.task_index[order][keep], minlength=n_tasks)
         if not keep.all():
@@ -56,3 +58,88 @@ def task_gram(Z: np.ndarray, data: TaskData) -> tuple[np.ndarray, np.ndarray, np
 def predict_rows(X, coef, intercept, task_index):
     """Each row's prediction for its own task: ``x_i . w_{t(i)} + b_{t(i)}``."""
     return np.einsum("nd,nd->n", X, coef[task_index]) + intercept[task_index]
+
+
+@dataclass
+class CenteredTaskStats:
+    """Per-task least-squares statistics with the task intercepts eliminated.
+
+    The smooth part of every penalised estimator of this package is the multi-task
+    least-squares loss ``1/(2 n) sum_t ||y_t - X_t w_t - b_t||^2`` over the observed labels
+    (``n`` = rows of ``X``). With unpenalised task intercepts, ``b_t = ybar_t - xbar_t . w_t``
+    is optimal for any ``w_t``, which leaves a quadratic in ``W`` alone:
+    ``1/n sum_t (w_t' G_t w_t / 2 - r_t' w_t + yy_t / 2)`` with task-centred ``G_t``, ``r_t``.
+
+    Attributes
+    ----------
+    G : ndarray of shape (n_tasks, p, p)
+        Task-centred Gram matrices (uncentred without intercept).
+    r : ndarray of shape (n_tasks, p)
+        Task-centred moments ``X_t' y_t``.
+    yy : ndarray of shape (n_tasks,)
+        Task-centred ``||y_t||^2``.
+    x_mean : ndarray of shape (n_tasks, p)
+        Task means of the features (zeros without intercept).
+    y_mean : ndarray of shape (n_tasks,)
+        Task means of the targets (zeros without intercept).
+    counts : ndarray of shape (n_tasks,)
+        Observed labels per task.
+    n_samples : int
+        Rows of ``X``: the ``n`` of the ``1/(2n)`` scaling (as sklearn's Lasso family).
+    """
+
+    G: np.ndarray
+    r: np.ndarray
+    yy: np.ndarray
+    x_mean: np.ndarray
+    y_mean: np.ndarray
+    counts: np.ndarray
+    n_samples: int
+
+    def loss(self, W: np.ndarray) -> float:
+        """The least-squares loss at ``W`` of shape (n_tasks, p)."""
+        GW = np.einsum("tij,tj->ti", self.G, W)
+        return float(np.sum(0.5 * np.sum(W * GW, axis=1) - np.sum(self.r * W, axis=1)
+                            + 0.5 * self.yy) / self.n_samples)
+
+    def loss_grad(self, W: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss and its gradient at ``W``."""
+        GW = np.einsum("tij,tj->ti", self.G, W)
+        value = np.sum(0.5 * np.sum(W * GW, axis=1) - np.sum(self.r * W, axis=1) + 0.5 * self.yy)
+        return float(value / self.n_samples), (GW - self.r) / self.n_samples
+
+    def lipschitz(self) -> float:
+        """Lipschitz constant of the loss gradient (largest task Gram eigenvalue / n)."""
+        return float(np.linalg.eigvalsh(self.G)[:, -1].max()) / self.n_samples
+
+    def intercept(self, W: np.ndarray) -> np.ndarray:
+        """The optimal task intercepts for weights ``W``."""
+        return self.y_mean - np.sum(self.x_mean * W, axis=1)
+
+
+def centered_task_stats(data: TaskData, fit_intercept: bool) -> CenteredTaskStats:
+    """Per-task centred least-squares statistics of ``data`` (see :class:`CenteredTaskStats`).
+
+    One pass of :func:`task_gram` on ``[X, 1]`` gives the per-task sums as well; the features
+    are first centred on their pooled mean so that subtracting the task means afterwards does
+    not cancel large offsets.
+    """
+    mask = data.mask
+    y_obs = np.where(mask, data.Y, 0.0)
+    counts = mask.sum(axis=0)
+    p = data.X.shape[1]
+    if not fit_intercept:
+        G, r, _ = task_gram(data.X, data)
+        zeros = np.zeros((len(counts), p))
+        return CenteredTaskStats(G, r, np.sum(y_obs**2, axis=0), zeros, np.zeros(len(counts)),
+                                 counts, data.X.shape[0])
+    offset = data.X.mean(axis=0)
+    G, r, _ = task_gram(design(data.X - offset, True), data)
+    sums, y_sums = G[:, :p, p], r[:, p]
+    x_mean = sums / counts[:, None]
+    y_mean = y_sums / counts
+    Gc = G[:, :p, :p] - sums[:, :, None] * x_mean[:, None, :]
+    Gc = (Gc + np.swapaxes(Gc, 1, 2)) / 2
+    rc = r[:, :p] - sums * y_mean[:, None]
+    yy = np.sum((np.where(mask, data.Y - y_mean, 0.0)) ** 2, axis=0)
+    return CenteredTaskStats(Gc, rc, yy, x_mean + offset, y_mean, counts, data.X.shape[0])

@@ -1,0 +1,155 @@
+"""Tests of the classic multi-task estimators (``sklearn_mtml.linear``).
+
+Every estimator is checked against an independent computation on a tiny problem (a dense
+brute-force solve, a closed form, scipy.optimize or sklearn itself), plus its limit cases,
+long == wide format and missing labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.linear_model import LinearRegression, MultiTaskLasso, Ridge
+
+from sklearn_mtml.linear import MultiTaskL21Regressor, MultiTaskRidge
+
+
+# ----------------------------------------------------------------------------- helpers
+def _problem(n=40, p=3, n_tasks=3, seed=0, noise=0.3):
+    """Related tasks: shared weights plus a small per-task deviation, full wide Y."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    w0 = rng.normal(size=p)
+    W = w0 + 0.5 * rng.normal(size=(n_tasks, p))
+    b = rng.normal(size=n_tasks)
+    Y = X @ W.T + b + noise * rng.normal(size=(n, n_tasks))
+    return X, Y
+
+
+def _to_long(X, Y):
+    """Stack the observed (row, task) pairs of a wide problem: X with the task id first."""
+    rows, tasks = np.nonzero(~np.isnan(Y))
+    X_long = np.column_stack([tasks.astype(float), X[rows]])
+    return X_long, Y[rows, tasks]
+
+
+def _with_missing(Y, seed=1, frac=0.25):
+    rng = np.random.default_rng(seed)
+    Y = Y.copy()
+    Y[rng.random(Y.shape) < frac] = np.nan
+    return Y
+
+
+# ----------------------------------------------------------------------------- MultiTaskRidge
+def _brute_force_mtl_ridge(X, Y, alpha, shared_alpha):
+    """Dense solve of the augmented system ``[shared | task blocks]`` with intercepts.
+
+    Parameters are ``theta = (w0, b0, v_1, c_1, ..., v_T, c_T)``; each observed (i, t) is one
+    row ``[x_i, 1, 0, ..., x_i, 1 (block t), ..., 0]``. ``b0`` is the only unpenalised entry.
+    """
+    n, p = X.shape
+    n_tasks = Y.shape[1]
+    q = p + 1
+    rows, targets = [], []
+    for i in range(n):
+        for t in range(n_tasks):
+            if np.isnan(Y[i, t]):
+                continue
+            phi = np.zeros(q * (n_tasks + 1))
+            z = np.append(X[i], 1.0)
+            phi[:q] = z
+            phi[q * (t + 1) : q * (t + 2)] = z
+            rows.append(phi)
+            targets.append(Y[i, t])
+    Phi, y = np.array(rows), np.array(targets)
+    penalty = np.concatenate([np.full(p, shared_alpha), [0.0], np.full(q * n_tasks, alpha)])
+    theta = np.linalg.solve(Phi.T @ Phi + np.diag(penalty), Phi.T @ y)
+    shared = theta[:q]
+    task = theta[q:].reshape(n_tasks, q) + shared
+    return shared, task
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_ridge_matches_brute_force_augmented_system(missing):
+    X, Y = _problem()
+    if missing:
+        Y = _with_missing(Y)
+    model = MultiTaskRidge(alpha=2.0, shared_alpha=0.7).fit(X, Y)
+    shared, task = _brute_force_mtl_ridge(X, Y, 2.0, 0.7)
+    assert_allclose(model.shared_coef_, shared[:-1], rtol=1e-8, atol=1e-10)
+    assert_allclose(model.shared_intercept_, shared[-1], rtol=1e-8, atol=1e-10)
+    assert_allclose(model.coef_, task[:, :-1], rtol=1e-8, atol=1e-10)
+    assert_allclose(model.intercept_, task[:, -1], rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_large_alpha_is_pooled_ridge():
+    X, Y = _problem()
+    X_long, y_long = _to_long(X, Y)
+    model = MultiTaskRidge(alpha=1e10, shared_alpha=3.0, task_column=0).fit(X_long, y_long)
+    pooled = Ridge(alpha=3.0).fit(X_long[:, 1:], y_long)
+    for t in range(Y.shape[1]):
+        assert_allclose(model.coef_[t], pooled.coef_, rtol=1e-6)
+        assert_allclose(model.intercept_[t], pooled.intercept_, rtol=1e-6)
+
+
+def test_ridge_small_alpha_is_independent_least_squares():
+    X, Y = _problem(n=30)
+    model = MultiTaskRidge(alpha=1e-9, shared_alpha=5.0).fit(X, Y)
+    for t in range(Y.shape[1]):
+        ols = LinearRegression().fit(X, Y[:, t])
+        assert_allclose(model.coef_[t], ols.coef_, rtol=1e-6, atol=1e-7)
+        assert_allclose(model.intercept_[t], ols.intercept_, rtol=1e-6, atol=1e-7)
+
+
+def test_ridge_long_equals_wide_and_ignores_missing():
+    X, Y = _problem(n=50, n_tasks=4)
+    Y = _with_missing(Y, frac=0.3)
+    wide = MultiTaskRidge(alpha=0.5, shared_alpha=0.2).fit(X, Y)
+    X_long, y_long = _to_long(X, Y)
+    long = MultiTaskRidge(alpha=0.5, shared_alpha=0.2, task_column=0).fit(X_long, y_long)
+    assert_allclose(long.coef_, wide.coef_, rtol=1e-10)
+    assert_allclose(long.intercept_, wide.intercept_, rtol=1e-10)
+    assert_allclose(long.predict(X_long), wide.predict(X)[~np.isnan(Y)].ravel(), rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------- L2,1
+@pytest.mark.parametrize("alpha", [0.02, 0.3])
+def test_l21_matches_sklearn_multitask_lasso(alpha):
+    X, Y = _problem(n=50, p=6, n_tasks=4, seed=3)
+    ours = MultiTaskL21Regressor(alpha=alpha, tol=1e-12, max_iter=20000).fit(X, Y)
+    ref = MultiTaskLasso(alpha=alpha, tol=1e-14, max_iter=100000).fit(X, Y)
+    assert_allclose(ours.coef_, ref.coef_, atol=1e-8)
+    assert_allclose(ours.intercept_, ref.intercept_, atol=1e-8)
+
+
+def test_l21_zeroes_features_as_alpha_grows():
+    X, Y = _problem(n=60, p=6, n_tasks=3, seed=4)
+    Y = _with_missing(Y)
+    model = MultiTaskL21Regressor(tol=1e-10, max_iter=20000)
+    sizes = [model.set_params(alpha=a).fit(X, Y).support_.sum() for a in np.geomspace(1e-3, 5, 12)]
+    assert sizes[0] == 6 and sizes[-1] == 0
+    assert all(a >= b for a, b in zip(sizes, sizes[1:]))
+    # The smallest alpha giving W = 0 is max_j ||grad_j(0)||: the KKT condition at zero.
+    stats_grad = []
+    for t in range(Y.shape[1]):
+        rows = ~np.isnan(Y[:, t])
+        xc = X[rows] - X[rows].mean(axis=0)
+        yc = Y[rows, t] - Y[rows, t].mean()
+        stats_grad.append(xc.T @ yc / X.shape[0])
+    alpha_max = np.linalg.norm(np.array(stats_grad), axis=0).max()
+    assert not model.set_params(alpha=alpha_max * 1.01).fit(X, Y).support_.any()
+    assert model.set_params(alpha=alpha_max * 0.99).fit(X, Y).support_.sum() == 1
+
+
+def test_l21_long_equals_wide_with_missing_labels():
+    X, Y = _problem(n=50, p=5, n_tasks=3, seed=5)
+    Y = _with_missing(Y)
+    wide = MultiTaskL21Regressor(alpha=0.05, tol=1e-12, max_iter=20000).fit(X, Y)
+    X_long, y_long = _to_long(X, Y)
+    # Long format has one row per label: the 1/(2n) scaling counts rows, so rescale alpha.
+    long = MultiTaskL21Regressor(
+        alpha=0.05 * X.shape[0] / len(y_long), tol=1e-12, max_iter=20000, task_column=0
+    ).fit(X_long, y_long)
+    assert_allclose(long.coef_, wide.coef_, atol=1e-8)
+    assert_allclose(long.intercept_, wide.intercept_, atol=1e-8)
