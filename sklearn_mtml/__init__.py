@@ -14,6 +14,7 @@ _EAGER = {
     "sklearn_mtml.linear": [
         "MultiTaskRidge",
         "MultiTaskL21Regressor",
+        "LowRankMultiTaskRegressor",
     ],
 }
 _LAZY = {

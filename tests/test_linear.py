@@ -12,7 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LinearRegression, MultiTaskLasso, Ridge
 
-from sklearn_mtml.linear import MultiTaskL21Regressor, MultiTaskRidge
+from sklearn_mtml.linear import LowRankMultiTaskRegressor, MultiTaskL21Regressor, MultiTaskRidge
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -153,3 +153,45 @@ def test_l21_long_equals_wide_with_missing_labels():
     ).fit(X_long, y_long)
     assert_allclose(long.coef_, wide.coef_, atol=1e-8)
     assert_allclose(long.intercept_, wide.intercept_, atol=1e-8)
+
+
+# ----------------------------------------------------------------------------- trace norm
+def test_low_rank_orthonormal_design_is_singular_value_thresholding():
+    rng = np.random.default_rng(6)
+    n, p, n_tasks = 40, 5, 4
+    Q, _ = np.linalg.qr(rng.normal(size=(n, p)))
+    X = np.sqrt(n) * Q  # X'X = n I: the loss is ||W - W_ols||^2 / 2 + const
+    Y = X @ rng.normal(size=(p, n_tasks)) + rng.normal(size=(n, n_tasks))
+    W_ols = Y.T @ X / n
+    U, s, Vt = np.linalg.svd(W_ols, full_matrices=False)
+    for alpha in [0.1, s[1] + 0.01]:
+        expected = (U * np.maximum(s - alpha, 0)) @ Vt
+        model = LowRankMultiTaskRegressor(alpha=alpha, fit_intercept=False, tol=1e-12).fit(X, Y)
+        assert_allclose(model.coef_, expected, atol=1e-9)
+        assert model.rank_ == np.sum(s > alpha)
+
+
+def test_low_rank_kkt_with_missing_labels_and_rank_falls():
+    X, Y = _problem(n=60, p=5, n_tasks=4, seed=7)
+    Y = _with_missing(Y)
+    ranks = []
+    for alpha in [0.01, 0.3, 1.0, 3.0, 100.0]:
+        model = LowRankMultiTaskRegressor(alpha=alpha, tol=1e-12, max_iter=50000).fit(X, Y)
+        # Subgradient optimality of the trace norm: with W = U S V' (rank r) and
+        # G = -grad loss(W), G = alpha (U V' + R) with U'R = 0, R V = 0, ||R||_2 <= 1.
+        G = np.zeros_like(model.coef_)
+        for t in range(Y.shape[1]):
+            rows = ~np.isnan(Y[:, t])
+            resid = Y[rows, t] - X[rows] @ model.coef_[t] - model.intercept_[t]
+            assert abs(resid.sum()) < 1e-8  # unpenalised intercepts: residuals sum to zero
+            G[t] = X[rows].T @ resid / X.shape[0]
+        U, s, Vt = np.linalg.svd(model.coef_)
+        r = int(np.sum(s > 1e-8))
+        R = G / alpha - U[:, :r] @ Vt[:r]
+        assert_allclose(U[:, :r].T @ R, 0, atol=1e-6)
+        assert_allclose(R @ Vt[:r].T, 0, atol=1e-6)
+        assert np.linalg.norm(R, 2) <= 1 + 1e-6
+        ranks.append(model.rank_)
+    assert ranks[0] == 4 and ranks[-1] == 0
+    assert all(a >= b for a, b in zip(ranks, ranks[1:]))
+    assert len(set(ranks)) >= 3
