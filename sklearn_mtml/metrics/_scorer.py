@@ -1,0 +1,385 @@
+"""Per-task reports and scorers of fitted multi-task estimators.
+
+Scorers follow sklearn's ``scorer(estimator, X, y)`` protocol, so they plug into
+``GridSearchCV(scoring=...)`` and ``cross_validate``. In long format they read each row's
+task from ``X`` through the estimator (:func:`sklearn_mtml._targets.task_ids_of`), the same
+column the estimator predicts with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from .._targets import iter_tasks, per_task_values, task_ids_of
+from ._per_task import (
+    _accuracy_dict,
+    _f1_dict,
+    _key,
+    _mae_dict,
+    _positions_like,
+    _r2_dict,
+    _rmse_dict,
+    _roc_auc_dict,
+    pooled_explained_variance,
+)
+
+__all__ = ["make_task_scorer", "multitask_scoring", "per_task_scores"]
+
+
+@dataclass(frozen=True)
+class _Metric:
+    """A per-task metric: ``task_scores(y_true, y_out, task_ids, sample_weight, est)``."""
+
+    task_scores: Callable
+    response_method: str  # "predict" or "predict_proba"
+    sign: int  # +1: greater is better; -1: an error (scorers negate it)
+
+
+def _classes_and_names(estimator):
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and not isinstance(classes, list):
+        classes = [classes]
+    return classes, getattr(estimator, "task_names_", None)
+
+
+def _roc(y_true, y_score, task_ids, sample_weight, estimator):
+    classes, names = _classes_and_names(estimator) if estimator is not None else (None, None)
+    if not isinstance(y_score, list) and np.ndim(y_score) == 2 and task_ids is None:
+        y_score = [y_score] if np.ndim(y_true) == 1 else y_score
+    return _roc_auc_dict(
+        y_true, y_score, task_ids, sample_weight, classes,
+        names if task_ids is not None else None,
+    )
+
+
+def _plain(func):
+    def task_scores(y_true, y_pred, task_ids, sample_weight, estimator):
+        return func(y_true, y_pred, task_ids, sample_weight)
+
+    return task_scores
+
+
+_METRICS = {
+    "r2": _Metric(_plain(_r2_dict), "predict", 1),
+    "rmse": _Metric(_plain(_rmse_dict), "predict", -1),
+    "mae": _Metric(_plain(_mae_dict), "predict", -1),
+    "accuracy": _Metric(_plain(_accuracy_dict), "predict", 1),
+    "f1": _Metric(_plain(_f1_dict), "predict", 1),
+    "f1_weighted": _Metric(
+        _plain(lambda yt, yp, ids, sw: _f1_dict(yt, yp, ids, sw, average="weighted")),
+        "predict", 1,
+    ),
+    "roc_auc": _Metric(_roc, "predict_proba", 1),
+}
+# sklearn's scorer names for the errors, and short forms
+_SCORER_ALIASES = {
+    "neg_rmse": "rmse",
+    "neg_root_mean_squared_error": "rmse",
+    "neg_mae": "mae",
+    "neg_mean_absolute_error": "mae",
+    "f1_macro": "f1",
+}
+_POOLED = "pooled_explained_variance"
+
+
+def _get_metric(name: str) -> _Metric:
+    if name not in _METRICS:
+        raise ValueError(
+            f"Unknown metric {name!r}; choose one of {sorted(_METRICS)} or pass a callable."
+        )
+    return _METRICS[name]
+
+
+def _callable_metric(func, response_method, sign, min_samples=1) -> _Metric:
+    def task_scores(y_true, y_out, task_ids, sample_weight, estimator):
+        return per_task_values(func, y_true, y_out, task_ids, sample_weight, min_samples)
+
+    return _Metric(task_scores, response_method, sign)
+
+
+def _task_view(estimator, X):
+    """(estimator holding the task layout, X as that estimator sees it)."""
+    if hasattr(estimator, "_task_layout"):
+        return estimator, X
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        # Pipeline: the last step holds the tasks; X reaches it through the others.
+        final = estimator[-1]
+        return final, (estimator[:-1].transform(X) if len(steps) > 1 else X)
+    check_is_fitted(estimator)
+    raise TypeError(
+        f"{type(estimator).__name__} is not a multi-task estimator of sklearn_mtml (it "
+        "has no fitted task layout)."
+    )
+
+
+def _scores_by_task(metric: _Metric, estimator, X, y, sample_weight=None) -> dict:
+    """``{estimator task name: score}`` for every task with a label in ``y``."""
+    holder, X_holder = _task_view(estimator, X)
+    task_ids = task_ids_of(holder, X_holder)
+    y_out = getattr(estimator, metric.response_method)(X)
+    scores = metric.task_scores(y, y_out, task_ids, sample_weight, holder)
+    if task_ids is not None:
+        return {_key(k): v for k, v in scores.items()}
+    names = list(holder.task_names_)
+    if len(scores) != len(names):
+        raise ValueError(f"y has {len(scores)} tasks but the estimator has {len(names)}.")
+    # wide: y's own column names may differ (ndarray y); tasks are matched by position
+    return {_key(name): v for name, v in zip(names, scores.values())}
+
+
+def _n_samples_by_task(y, task_ids, names) -> dict:
+    counts = {
+        name: len(yt)
+        for name, yt, _ in iter_tasks(y, _positions_like(y, y), task_ids)
+    }
+    if task_ids is not None:
+        return {_key(k): v for k, v in counts.items()}
+    return {_key(name): v for name, v in zip(names, counts.values())}
+
+
+def per_task_scores(estimator, X, y, metrics=("r2", "rmse"), *, sample_weight=None):
+    """Scores of a fitted multi-task estimator, one row per task.
+
+    Each task is scored on its own observed labels in ``y``; missing labels of one task do
+    not touch another task's score.
+
+    Parameters
+    ----------
+    estimator : fitted multi-task estimator or Pipeline ending in one
+        Must have ``task_names_`` (and ``predict_proba`` for ``"roc_auc"``).
+    X : array-like or DataFrame of shape (n_samples, n_columns)
+        Input of ``estimator.predict``; in long format it holds the task column.
+    y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+        True targets; ``NaN`` marks a missing label.
+    metrics : str, callable or sequence of them, default=("r2", "rmse")
+        Names among ``"r2"``, ``"rmse"``, ``"mae"``, ``"accuracy"``, ``"f1"`` (macro),
+        ``"f1_weighted"`` and ``"roc_auc"``, or callables ``metric(y_true, y_pred)``
+        (applied to predictions, column named after the function).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights.
+
+    Returns
+    -------
+    scores : DataFrame
+        Indexed by task (``index.name == "task"``), one column per metric plus
+        ``n_samples``, the number of observed labels of the task. Tasks without a label
+        in ``y`` have ``n_samples == 0`` and ``NaN`` scores.
+
+    See Also
+    --------
+    multitask_scoring : The same per-task scores as scorers for ``GridSearchCV``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mtml import MultiTaskRidge
+    >>> from sklearn_mtml.metrics import per_task_scores
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(40, 3)
+    >>> Y = np.column_stack([X @ [1.0, 2.0, 0.0], X @ [1.0, 1.5, 0.5]])
+    >>> Y[:30, 1] = np.nan  # task 1 has only 10 labels
+    >>> model = MultiTaskRidge(alpha=1.0).fit(X, Y)
+    >>> table = per_task_scores(model, X, Y, metrics=("r2", "mae"))
+    >>> list(table.columns), table["n_samples"].tolist()
+    (['r2', 'mae', 'n_samples'], [40, 10])
+    >>> bool((table["r2"] > 0.9).all())
+    True
+    """
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    holder, X_holder = _task_view(estimator, X)
+    names = list(holder.task_names_)
+    columns = {}
+    for metric in metrics:
+        if callable(metric):
+            spec, label = _callable_metric(metric, "predict", 1), metric.__name__
+        else:
+            spec, label = _get_metric(metric), metric
+        columns[label] = _scores_by_task(spec, estimator, X, y, sample_weight)
+    task_ids = task_ids_of(holder, X_holder)
+    counts = _n_samples_by_task(y, task_ids, names)
+    index = pd.Index([_key(n) for n in names], name="task")
+    table = pd.DataFrame(
+        {label: [col.get(t, np.nan) for t in index] for label, col in columns.items()},
+        index=index,
+    )
+    table["n_samples"] = [counts.get(t, 0) for t in index]
+    return table
+
+
+class _TaskScorer:
+    """``scorer(estimator, X, y)`` -> one task's score, or the mean over tasks."""
+
+    def __init__(self, metric: _Metric, name: str, task=None, pooled=False):
+        self._metric = metric
+        self._name = name
+        self.task = task
+        self._pooled = pooled
+
+    def __call__(self, estimator, X, y_true, sample_weight=None) -> float:
+        if self._pooled and self.task is None:
+            holder, X_holder = _task_view(estimator, X)
+            return pooled_explained_variance(
+                y_true, estimator.predict(X), task_ids=task_ids_of(holder, X_holder),
+                sample_weight=sample_weight,
+            )
+        scores = _scores_by_task(self._metric, estimator, X, y_true, sample_weight)
+        if self.task is None:
+            finite = [s for s in scores.values() if np.isfinite(s)]
+            value = float(np.mean(finite)) if finite else float("nan")
+        else:
+            holder, _ = _task_view(estimator, X)
+            known = {_key(n) for n in holder.task_names_}
+            if _key(self.task) not in known:
+                raise ValueError(
+                    f"Task {self.task!r} is not one of the estimator's tasks "
+                    f"{list(holder.task_names_)[:20]}."
+                )
+            # a task without labels in this split has no score (NaN), like sklearn's
+            # undefined metrics; GridSearchCV reports it and ranks it last
+            value = scores.get(_key(self.task), float("nan"))
+        return self._metric.sign * value
+
+    def __repr__(self) -> str:
+        task = "" if self.task is None else f", task={self.task!r}"
+        return f"make_task_scorer({self._name!r}{task})"
+
+
+def make_task_scorer(metric="r2", task=None, *, greater_is_better=True,
+                     response_method="predict", min_samples=1):
+    """Make a scorer of one task, or of the mean over tasks, for model selection.
+
+    The scorer has sklearn's signature ``scorer(estimator, X, y)``, so it is a valid
+    ``scoring=`` of ``GridSearchCV``, ``cross_validate`` and friends. Each task is scored
+    on its own observed labels; in long format the task of each row is read from ``X``.
+
+    Parameters
+    ----------
+    metric : str or callable, default="r2"
+        ``"r2"``, ``"accuracy"``, ``"f1"`` (macro), ``"f1_weighted"``, ``"roc_auc"``,
+        ``"neg_rmse"`` (alias ``"neg_root_mean_squared_error"``), ``"neg_mae"`` (alias
+        ``"neg_mean_absolute_error"``), ``"pooled_explained_variance"`` (with
+        ``task=None``: the School score over all rows), or a callable
+        ``metric(y_true, y_pred) -> float`` applied to each task.
+    task : task name or None, default=None
+        A name of ``estimator.task_names_`` (a task id in long format) to score that task
+        only; ``None`` for the mean over the tasks that have a score.
+    greater_is_better : bool, default=True
+        Callables only: ``False`` negates the score (errors).
+    response_method : {"predict", "predict_proba"}, default="predict"
+        Callables only: which estimator output the metric gets.
+    min_samples : int, default=1
+        Callables only: fewer observed labels of a task give ``NaN``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, greater is better.
+
+    See Also
+    --------
+    multitask_scoring : One scorer per task plus the mean, for multi-metric search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn_mtml import MultiTaskRidge
+    >>> from sklearn_mtml.metrics import make_task_scorer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(60, 3)
+    >>> Y = np.column_stack([X @ [1.0, 2.0, 0.0], X @ [1.0, 1.5, 0.5]])
+    >>> Y[::3, 0] = np.nan
+    >>> search = GridSearchCV(MultiTaskRidge(), {"alpha": [0.1, 100.0]}, cv=3,
+    ...                       scoring=make_task_scorer("neg_rmse", task="task_1"))
+    >>> search.fit(X, Y).best_params_
+    {'alpha': 0.1}
+    """
+    if callable(metric):
+        spec = _callable_metric(metric, response_method, 1 if greater_is_better else -1,
+                                min_samples)
+        return _TaskScorer(spec, getattr(metric, "__name__", "metric"), task)
+    if metric == _POOLED:
+        # pooled EV of a single task is that task's R² around its own mean
+        return _TaskScorer(_METRICS["r2"], metric, task, pooled=True)
+    name = _SCORER_ALIASES.get(metric, metric)
+    spec = _get_metric(name)
+    if spec.sign < 0 and metric == name:
+        raise ValueError(
+            f"{metric!r} is an error (lower is better); a scorer must be greater-is-better: "
+            f"use 'neg_{metric}'."
+        )
+    return _TaskScorer(spec, metric, task)
+
+
+def multitask_scoring(estimator_or_task_names, metric="r2") -> dict:
+    """Scorers of every task plus their mean, as a ``scoring=`` dict for multi-metric search.
+
+    ``GridSearchCV(..., scoring=multitask_scoring(model), refit="mean")`` reports
+    ``mean_test_<task>`` for every task and selects on the mean over tasks.
+
+    Parameters
+    ----------
+    estimator_or_task_names : fitted estimator or sequence of task names
+        A fitted multi-task estimator (its ``task_names_`` are used) or the task names
+        themselves (wide: the columns of ``y``, or ``"task_0"``, ...; long: the task ids).
+    metric : str or callable, default="r2"
+        As in :func:`make_task_scorer`.
+
+    Returns
+    -------
+    scoring : dict
+        ``{str(task): scorer}`` for every task, plus ``"mean"``: the mean over tasks.
+
+    See Also
+    --------
+    make_task_scorer : A single scorer.
+    per_task_scores : Per-task scores of a fitted estimator as a DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn_mtml import MultiTaskRidge
+    >>> from sklearn_mtml.metrics import multitask_scoring
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(60, 3)
+    >>> Y = pd.DataFrame({"sales": X @ [1.0, 2.0, 0.0], "visits": X @ [1.0, 1.5, 0.5]})
+    >>> scoring = multitask_scoring(["sales", "visits"], metric="r2")
+    >>> sorted(scoring)
+    ['mean', 'sales', 'visits']
+    >>> search = GridSearchCV(MultiTaskRidge(), {"alpha": [0.1, 10.0]}, cv=3,
+    ...                       scoring=scoring, refit="mean").fit(X, Y)
+    >>> search.cv_results_["mean_test_visits"].shape
+    (2,)
+    """
+    if isinstance(estimator_or_task_names, str):
+        raise TypeError("Pass a sequence of task names, not a single string.")
+    if isinstance(estimator_or_task_names, Sequence | np.ndarray | pd.Index):
+        names = list(estimator_or_task_names)
+    elif hasattr(estimator_or_task_names, "task_names_"):
+        names = list(estimator_or_task_names.task_names_)
+    elif hasattr(estimator_or_task_names, "steps") and hasattr(
+        estimator_or_task_names[-1], "task_names_"
+    ):
+        names = list(estimator_or_task_names[-1].task_names_)
+    else:
+        raise ValueError(
+            "multitask_scoring needs the task names: pass a fitted multi-task estimator or "
+            "the names themselves (the columns of y, or the ids of the task column)."
+        )
+    keys = [str(_key(n)) for n in names]
+    if "mean" in keys or len(set(keys)) != len(keys):
+        raise ValueError(
+            f"Task names must be distinct as strings and not 'mean'; got {keys[:20]}."
+        )
+    scoring = {key: make_task_scorer(metric, task=name) for key, name in zip(keys, names)}
+    scoring["mean"] = make_task_scorer(metric)
+    return scoring
