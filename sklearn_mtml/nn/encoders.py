@@ -1,0 +1,236 @@
+"""Per-modality encoders: pure torch modules mapping one modality's arrays to a vector.
+
+Each encoder takes the tensors that :class:`sklearn_mtml._modalities.ModalityPreprocessor`
+produces for its modality type (in that order) and returns ``(n_samples, out_features)``:
+
+=============  =========================================  ===================================
+type           inputs                                     encoder
+=============  =========================================  ===================================
+numeric        ``x`` float (n, p)                          :class:`TabularEncoder` (MLP)
+categorical    ``codes`` long (n, k), 0 = unknown          :class:`TabularEncoder` (embeddings)
+tabular        ``x``, ``codes``                            :class:`TabularEncoder` (both)
+text           ``ids`` long (n, L), ``weights`` (n, L)     :class:`TextBagEncoder`
+image          ``x`` float (n, C, H, W)                    :class:`ImageCNNEncoder`
+=============  =========================================  ===================================
+
+With ``hidden=()`` and ``out_features=None`` an encoder is "raw" (early fusion): numeric
+inputs pass through, categories are embedded, a text is its weighted bag of embeddings, an
+image is flattened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ImageCNNEncoder",
+    "TabularEncoder",
+    "TextBagEncoder",
+    "make_encoder",
+    "mlp",
+]
+
+
+def mlp(in_features: int, hidden: Sequence[int], out_features: int | None,
+        dropout: float = 0.0, activate_output: bool = True) -> tuple[nn.Module, int]:
+    """A ReLU multi-layer perceptron; returns ``(module, output size)``.
+
+    ``out_features=None`` ends at the last hidden layer (identity when ``hidden`` is empty).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtml.nn.encoders import mlp
+    >>> net, size = mlp(4, (8,), 3)
+    >>> net(torch.zeros(2, 4)).shape, size
+    (torch.Size([2, 3]), 3)
+    """
+    layers: list[nn.Module] = []
+    size = in_features
+    widths = list(hidden) + ([out_features] if out_features is not None else [])
+    for k, width in enumerate(widths):
+        layers.append(nn.Linear(size, width))
+        if k < len(widths) - 1 or activate_output:
+            layers.append(nn.ReLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        size = width
+    return (nn.Sequential(*layers) if layers else nn.Identity()), size
+
+
+class TabularEncoder(nn.Module):
+    """Numeric columns and categorical embeddings, concatenated, then an MLP.
+
+    Parameters
+    ----------
+    n_numeric : int
+        Number of (standardised) numeric inputs.
+    cardinalities : sequence of int, default=()
+        Per categorical column, its number of codes (code 0 = missing / unknown).
+    embedding_dim : int or None, default=None
+        Size of each category embedding; ``None``: ``min(16, (cardinality + 1) // 2 + 1)``.
+    hidden : sequence of int, default=(64,)
+        Hidden layer widths.
+    out_features : int or None, default=32
+        Output size; ``None`` ends at the last hidden layer (raw when ``hidden=()``).
+    dropout : float, default=0.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtml.nn.encoders import TabularEncoder
+    >>> enc = TabularEncoder(2, cardinalities=[4, 3], out_features=8)
+    >>> enc(torch.zeros(5, 2), torch.zeros(5, 2, dtype=torch.long)).shape
+    torch.Size([5, 8])
+    """
+
+    def __init__(self, n_numeric: int, cardinalities: Sequence[int] = (),
+                 embedding_dim: int | None = None, hidden: Sequence[int] = (64,),
+                 out_features: int | None = 32, dropout: float = 0.0):
+        super().__init__()
+        self.n_numeric = n_numeric
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(c, embedding_dim or min(16, (c + 1) // 2 + 1)) for c in cardinalities
+        )
+        size = n_numeric + sum(e.embedding_dim for e in self.embeddings)
+        self.net, self.out_features = mlp(size, hidden, out_features, dropout)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        parts = []
+        k = 0
+        if self.n_numeric:
+            parts.append(inputs[0].float())
+            k = 1
+        if len(self.embeddings):
+            codes = inputs[k].long()
+            parts.extend(emb(codes[:, j]) for j, emb in enumerate(self.embeddings))
+        return self.net(torch.cat(parts, dim=1))
+
+
+class TextBagEncoder(nn.Module):
+    """Weighted bag of n-gram embeddings (``EmbeddingBag``), then an MLP.
+
+    With TF-IDF weights the bag is exactly a linear layer over the sparse TF-IDF vector of
+    the text (computed without ever densifying it); the MLP on top makes it a TF-IDF -> MLP
+    encoder.
+
+    Parameters
+    ----------
+    vocabulary_size : int
+        Number of token ids, padding id 0 included.
+    embedding_dim : int, default=64
+    hidden : sequence of int, default=()
+    out_features : int or None, default=32
+    dropout : float, default=0.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtml.nn.encoders import TextBagEncoder
+    >>> enc = TextBagEncoder(10, embedding_dim=4, out_features=3)
+    >>> ids = torch.tensor([[1, 2, 0], [3, 0, 0]])
+    >>> enc(ids, torch.ones(2, 3)).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(self, vocabulary_size: int, embedding_dim: int = 64,
+                 hidden: Sequence[int] = (), out_features: int | None = 32,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(max(vocabulary_size, 1), embedding_dim, mode="sum",
+                                   padding_idx=0)
+        self.bias = nn.Parameter(torch.zeros(embedding_dim))
+        self.raw = out_features is None and not hidden
+        self.net, self.out_features = mlp(embedding_dim, hidden, out_features, dropout)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        h = self.bag(ids.long(), per_sample_weights=weights.float()) + self.bias
+        if self.raw:
+            return h
+        return self.net(self.drop(torch.relu(h)))
+
+
+class ImageCNNEncoder(nn.Module):
+    """A small CNN: two conv-ReLU-pool blocks, global pooling to 4x4, then an MLP.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(C, H, W)``.
+    channels : sequence of int, default=(16, 32)
+    hidden : sequence of int, default=()
+    out_features : int or None, default=32
+        ``None`` with ``hidden=()``: raw (the flattened image).
+    dropout : float, default=0.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtml.nn.encoders import ImageCNNEncoder
+    >>> ImageCNNEncoder((1, 8, 8), out_features=5)(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 5])
+    """
+
+    def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (16, 32),
+                 hidden: Sequence[int] = (), out_features: int | None = 32,
+                 dropout: float = 0.0):
+        super().__init__()
+        c, h, w = image_shape
+        self.raw = out_features is None and not hidden
+        if self.raw:
+            self.features = nn.Flatten()
+            self.net, self.out_features = nn.Identity(), c * h * w
+            return
+        layers: list[nn.Module] = []
+        size = c
+        for width in channels:
+            layers += [nn.Conv2d(size, width, 3, padding=1), nn.ReLU()]
+            if min(h, w) >= 4:
+                layers.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
+            size = width
+        layers += [nn.AdaptiveAvgPool2d((min(h, 4), min(w, 4))), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        self.net, self.out_features = mlp(size * min(h, 4) * min(w, 4), hidden, out_features,
+                                          dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.features(x.float()))
+
+
+def make_encoder(kind: str, *, n_numeric: int = 0, cardinalities: Sequence[int] = (),
+                 vocabulary_size: int = 1, image_shape: Sequence[int] | None = None,
+                 hidden: Sequence[int] = (64,), out_features: int | None = 32,
+                 embedding_dim: int | None = None, dropout: float = 0.0,
+                 raw: bool = False) -> nn.Module:
+    """The encoder of a modality type (``raw=True``: the untrained-representation variant).
+
+    Examples
+    --------
+    >>> from sklearn_mtml.nn.encoders import make_encoder
+    >>> make_encoder("numeric", n_numeric=3, raw=True).out_features
+    3
+    >>> make_encoder("video")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown encoder 'video'; choose one of ['categorical', 'image', 'numeric', \
+'tabular', 'text'].
+    """
+    if raw:
+        hidden, out_features = (), None
+    if kind in ("numeric", "categorical", "tabular"):
+        return TabularEncoder(n_numeric, cardinalities, embedding_dim, hidden, out_features,
+                              dropout)
+    if kind == "text":
+        return TextBagEncoder(vocabulary_size, embedding_dim or 64, hidden if not raw else (),
+                              out_features, dropout)
+    if kind == "image":
+        return ImageCNNEncoder(tuple(image_shape), out_features=out_features, dropout=dropout)
+    raise ValueError(
+        f"Unknown encoder {kind!r}; choose one of "
+        f"{sorted(['numeric', 'categorical', 'tabular', 'text', 'image'])}."
+    )

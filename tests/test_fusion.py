@@ -1,0 +1,104 @@
+"""Encoders and the fusion family: shapes, mask-awareness, gradient flow."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from sklearn_mtml.nn.encoders import (  # noqa: E402
+    ImageCNNEncoder,
+    TabularEncoder,
+    TextBagEncoder,
+    make_encoder,
+)
+from sklearn_mtml.nn.fusion import FUSIONS, MultiModalNetwork, make_fusion  # noqa: E402
+
+SIZES = [3, 5, 4]
+
+
+def _inputs(n=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, d, generator=g) for d in SIZES]
+
+
+def _mask():
+    return torch.tensor(
+        [[True, True, True], [True, False, True], [False, True, False],
+         [False, False, False], [True, True, False], [False, False, True]]
+    )
+
+
+@pytest.mark.parametrize("name", sorted(FUSIONS))
+def test_fusion_shapes(name):
+    torch.manual_seed(0)
+    fusion = make_fusion(name, SIZES, 8)
+    out = fusion(_inputs(), _mask())
+    assert out.shape == (6, 8) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", sorted(FUSIONS))
+def test_absent_modality_values_do_not_change_output(name):
+    torch.manual_seed(0)
+    fusion = make_fusion(name, SIZES, 8).eval()
+    mask = _mask()
+    a, b = _inputs(seed=1), _inputs(seed=2)
+    # b differs from a only where a modality is absent
+    mixed = [torch.where(mask[:, m : m + 1], a[m], b[m]) for m in range(len(SIZES))]
+    torch.testing.assert_close(fusion(a, mask), fusion(mixed, mask))
+    # ... and present values do matter
+    assert not torch.allclose(fusion(a, torch.ones_like(mask)), fusion(b, torch.ones_like(mask)))
+
+
+@pytest.mark.parametrize("name", sorted(FUSIONS))
+def test_gradient_flows_to_every_parameter_and_present_input(name):
+    torch.manual_seed(0)
+    fusion = make_fusion(name, SIZES, 8)
+    inputs = [x.requires_grad_() for x in _inputs()]
+    mask = _mask()
+    fusion(inputs, mask).pow(2).sum().backward()
+    for pname, p in fusion.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, pname
+    for m, x in enumerate(inputs):
+        absent = ~mask[:, m]
+        assert (x.grad[absent] == 0).all()
+        assert x.grad[~absent].abs().sum() > 0
+
+
+def test_unknown_fusion_and_encoder():
+    with pytest.raises(ValueError, match="Unknown fusion 'sum'"):
+        make_fusion("sum", SIZES, 8)
+    with pytest.raises(ValueError, match="Unknown encoder 'audio'"):
+        make_encoder("audio")
+
+
+def test_encoders_shapes_and_raw_variants():
+    tab = TabularEncoder(2, [3, 4], out_features=6)
+    assert tab(torch.randn(4, 2), torch.randint(0, 3, (4, 2))).shape == (4, 6)
+    assert TabularEncoder(0, [3], hidden=(), out_features=None)(
+        torch.zeros(4, 1, dtype=torch.long)).shape == (4, 3)
+    text = TextBagEncoder(20, 8, out_features=5)
+    ids = torch.tensor([[1, 4, 0], [0, 0, 0]])
+    out = text(ids, torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.0, 0.0]]))
+    assert out.shape == (2, 5)
+    assert make_encoder("text", vocabulary_size=20, raw=True, embedding_dim=7)(
+        ids, torch.ones(2, 3)).shape == (2, 7)
+    img = ImageCNNEncoder((3, 16, 16), out_features=4)
+    assert img(torch.randn(2, 3, 16, 16)).shape == (2, 4)
+    assert make_encoder("image", image_shape=(1, 5, 5), raw=True)(
+        torch.randn(2, 1, 5, 5)).shape == (2, 25)
+
+
+def test_network_modality_dropout_keeps_one_present_modality():
+    torch.manual_seed(0)
+    encoders = {"a": TabularEncoder(3, out_features=4), "b": TabularEncoder(5, out_features=4)}
+    net = MultiModalNetwork(encoders, {"a": 1, "b": 1}, make_fusion("late", [4, 4], 6),
+                            head_sizes=[2, 1], modality_dropout=0.9)
+    mask = torch.tensor([[True, True], [True, False], [False, False]] * 50)
+    dropped = net.drop_modalities(mask)
+    assert not (dropped & ~mask).any()
+    assert dropped[mask.any(dim=1)].any(dim=1).all()
+    assert (dropped.sum() < mask.sum())
+    net.eval()
+    assert torch.equal(net.drop_modalities(mask), mask)
+    out = net({"a__0": torch.randn(150, 3), "b__0": torch.randn(150, 5), "mask": mask})
+    assert [o.shape for o in out] == [(150, 2), (150, 1)]
