@@ -15,6 +15,7 @@ _EAGER = {
         "MultiTaskRidge",
         "MultiTaskL21Regressor",
         "LowRankMultiTaskRegressor",
+        "ClusteredMultiTaskRegressor",
     ],
 }
 _LAZY = {

@@ -12,7 +12,13 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LinearRegression, MultiTaskLasso, Ridge
 
-from sklearn_mtml.linear import LowRankMultiTaskRegressor, MultiTaskL21Regressor, MultiTaskRidge
+from sklearn_mtml.linear import (
+    ClusteredMultiTaskRegressor,
+    LowRankMultiTaskRegressor,
+    MultiTaskL21Regressor,
+    MultiTaskRidge,
+)
+from sklearn_mtml.linear._clustered import cluster_penalty
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -195,3 +201,80 @@ def test_low_rank_kkt_with_missing_labels_and_rank_falls():
     assert ranks[0] == 4 and ranks[-1] == 0
     assert all(a >= b for a, b in zip(ranks, ranks[1:]))
     assert len(set(ranks)) >= 3
+
+
+# ----------------------------------------------------------------------------- clustered
+def test_clustered_with_one_cluster_per_task_is_independent_ridge():
+    X, Y = _problem(n=30, p=4, n_tasks=3, seed=8)
+    model = ClusteredMultiTaskRegressor(n_clusters=3, alpha=0.3, ridge_alpha=0.05, tol=1e-12,
+                                        max_iter=50000).fit(X, Y)
+    for t in range(3):  # M = I: penalty ridge_alpha ||w_t||^2 next to a 1/(2n) loss
+        ridge = Ridge(alpha=2 * X.shape[0] * 0.05).fit(X, Y[:, t])
+        assert_allclose(model.coef_[t], ridge.coef_, atol=1e-8)
+        assert_allclose(model.intercept_[t], ridge.intercept_, atol=1e-8)
+
+
+def test_cluster_penalty_closed_form_beats_random_feasible_matrices():
+    rng = np.random.default_rng(9)
+    W = rng.normal(size=(5, 3))
+    eta, k = 0.4, 2
+    value, grad, V, m = cluster_penalty(W, eta, k)
+    assert_allclose(m.sum(), k)
+    M = (V * m) @ V.T
+    assert_allclose(np.trace(W.T @ np.linalg.solve(eta * np.eye(5) + M, W)), value)
+    for _ in range(200):
+        Q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+        eig = rng.dirichlet(np.ones(5)) * k
+        if eig.max() > 1:
+            continue
+        M_rand = (Q * eig) @ Q.T
+        assert np.trace(W.T @ np.linalg.solve(eta * np.eye(5) + M_rand, W)) >= value - 1e-12
+    # Danskin: the gradient is the finite-difference gradient of the minimum.
+    E = rng.normal(size=W.shape)
+    fd = (cluster_penalty(W + 1e-6 * E, eta, k)[0] - cluster_penalty(W - 1e-6 * E, eta, k)[0])
+    assert_allclose(fd / 2e-6, np.sum(grad * E), rtol=1e-5)
+
+
+def test_clustered_is_optimal_for_its_cluster_matrix_and_long_equals_wide():
+    X, Y = _problem(n=40, p=3, n_tasks=5, seed=10)
+    Y = _with_missing(Y, frac=0.2)
+    alpha, ridge_alpha, k = 0.5, 0.05, 2
+    model = ClusteredMultiTaskRegressor(n_clusters=k, alpha=alpha, ridge_alpha=ridge_alpha,
+                                        tol=1e-12, max_iter=100000).fit(X, Y)
+    assert np.all(np.diff(model._objective_path) <= 1e-12)
+    # Joint convexity: (W, M) is optimal iff W minimises the quadratic for the optimal M.
+    # Solve that quadratic as one dense (T p) x (T p) system, independently of the solver.
+    n, p = X.shape
+    T = Y.shape[1]
+    eta = ridge_alpha / alpha
+    M = model.cluster_matrix_
+    assert_allclose(np.trace(M), k)
+    H = 2 * alpha * eta * (1 + eta) * np.kron(np.linalg.inv(eta * np.eye(T) + M), np.eye(p))
+    b = np.zeros(T * p)
+    for t in range(T):
+        rows = ~np.isnan(Y[:, t])
+        xc = X[rows] - X[rows].mean(axis=0)
+        H[t * p : (t + 1) * p, t * p : (t + 1) * p] += xc.T @ xc / n
+        b[t * p : (t + 1) * p] = xc.T @ (Y[rows, t] - Y[rows, t].mean()) / n
+    assert_allclose(model.coef_, np.linalg.solve(H, b).reshape(T, p), atol=1e-7)
+
+    X_long, y_long = _to_long(X, Y)
+    scale = n / len(y_long)  # same objective up to a factor: rescale both penalties
+    long = ClusteredMultiTaskRegressor(n_clusters=k, alpha=alpha * scale,
+                                       ridge_alpha=ridge_alpha * scale, tol=1e-12,
+                                       max_iter=100000, task_column=0).fit(X_long, y_long)
+    assert_allclose(long.coef_, model.coef_, atol=1e-7)
+    assert_allclose(long.intercept_, model.intercept_, atol=1e-7)
+
+
+def test_clustered_recovers_task_groups():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(80, 4))
+    centers = 3 * rng.normal(size=(3, 4))
+    groups = np.array([2, 0, 1, 0, 2, 1, 1, 0])
+    W = centers[groups] + 0.1 * rng.normal(size=(8, 4))
+    Y = X @ W.T + 0.3 * rng.normal(size=(80, 8))
+    model = ClusteredMultiTaskRegressor(n_clusters=3, alpha=0.1, ridge_alpha=0.01).fit(X, Y)
+    # Same partition up to the cluster names.
+    pairs = model.task_clusters_[:, None] == model.task_clusters_[None, :]
+    assert np.array_equal(pairs, groups[:, None] == groups[None, :])

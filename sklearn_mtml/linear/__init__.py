@@ -1,7 +1,13 @@
 """Classic multi-task estimators: numpy / scipy / scikit-learn only, never torch."""
 
+from ._clustered import ClusteredMultiTaskRegressor
 from ._l21 import MultiTaskL21Regressor
 from ._low_rank import LowRankMultiTaskRegressor
 from ._ridge import MultiTaskRidge
 
-__all__ = ["LowRankMultiTaskRegressor", "MultiTaskL21Regressor", "MultiTaskRidge"]
+__all__ = [
+    "ClusteredMultiTaskRegressor",
+    "LowRankMultiTaskRegressor",
+    "MultiTaskL21Regressor",
+    "MultiTaskRidge",
+]
