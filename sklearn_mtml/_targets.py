@@ -548,7 +548,7 @@ def _decode_mixed_rows(layout, P, task_index):
 
 def _common_dtype(out, classes):
     dtypes = {c.dtype for c in classes if c is not None}
-    if len(dtypes) == 1 and None not in classes:
+    if len(dtypes) == 1 and all(c is not None for c in classes):
         return out.astype(dtypes.pop())
     return out
 
