@@ -7,12 +7,26 @@ Pure torch: nothing here knows sklearn.
 """
 
 from ._base import GradientBalancing, LossWeighting
+from ._cagrad import CAGrad
+from ._dwa import DynamicWeightAverage
 from ._fixed import FixedWeighting
+from ._gradnorm import GradNorm
+from ._mgda import MGDA
+from ._pcgrad import PCGrad
+from ._random import RandomWeighting
 from ._registry import WEIGHTINGS, get_weighting
+from ._uncertainty import UncertaintyWeighting
 
 __all__ = [
+    "MGDA",
     "WEIGHTINGS",
+    "CAGrad",
+    "DynamicWeightAverage",
     "FixedWeighting",
+    "GradNorm",
+    "PCGrad",
+    "RandomWeighting",
+    "UncertaintyWeighting",
     "GradientBalancing",
     "LossWeighting",
     "get_weighting",

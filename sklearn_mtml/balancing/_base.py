@@ -184,7 +184,7 @@ class GradientBalancing(LossWeighting):
     >>> import torch
     >>> from sklearn_mtml.balancing import GradientBalancing
     >>> class MaxNorm(GradientBalancing):
-    ...     def combine_gradients(self, grads, losses=None):
+    ...     def combine_gradients(self, grads, losses=None, tasks=None):
     ...         return grads[grads.norm(dim=1).argmax()]
     >>> theta = torch.nn.Parameter(torch.zeros(2))
     >>> losses = torch.stack([theta @ torch.tensor([1.0, 0.0]), theta @ torch.tensor([0.0, 3.0])])
@@ -196,7 +196,10 @@ class GradientBalancing(LossWeighting):
     uses_task_gradients: bool = True
 
     def combine_gradients(
-        self, grads: torch.Tensor, losses: torch.Tensor | None = None
+        self,
+        grads: torch.Tensor,
+        losses: torch.Tensor | None = None,
+        tasks: Sequence[int] | None = None,
     ) -> torch.Tensor:
         """Combine per-task gradients into one update direction.
 
@@ -206,6 +209,9 @@ class GradientBalancing(LossWeighting):
             One flattened gradient of the shared parameters per present task.
         losses : torch.Tensor of shape (n_present,), default=None
             The (detached, scaled) losses of the present tasks, for methods that use them.
+        tasks : sequence of int, default=None
+            Indices of the present tasks (row ``k`` of ``grads`` is task ``tasks[k]``), for
+            methods that keep per-task state; ``None`` means ``range(n_present)``.
 
         Returns
         -------
@@ -234,7 +240,7 @@ class GradientBalancing(LossWeighting):
 
         tasks = present.nonzero().flatten().tolist()
         grads = torch.stack([_flat_grad(scaled[t], shared) for t in tasks])
-        direction = self.combine_gradients(grads, scaled[tasks].detach())
+        direction = self.combine_gradients(grads, scaled[tasks].detach(), tasks)
         # One ordinary backward gives the task-specific parameters their gradient; the
         # shared parameters' part of it is then replaced by the combined direction.
         before = [None if p.grad is None else p.grad.clone() for p in shared]

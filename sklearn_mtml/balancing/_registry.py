@@ -5,11 +5,25 @@ from __future__ import annotations
 import inspect
 
 from ._base import LossWeighting, _check_n_tasks
+from ._cagrad import CAGrad
+from ._dwa import DynamicWeightAverage
 from ._fixed import FixedWeighting
+from ._gradnorm import GradNorm
+from ._mgda import MGDA
+from ._pcgrad import PCGrad
+from ._random import RandomWeighting
+from ._uncertainty import UncertaintyWeighting
 
 #: Balancing methods by name (the values accepted by ``loss_weighting=``).
 WEIGHTINGS: dict[str, type[LossWeighting]] = {
     "fixed": FixedWeighting,
+    "uncertainty": UncertaintyWeighting,
+    "dwa": DynamicWeightAverage,
+    "random": RandomWeighting,
+    "gradnorm": GradNorm,
+    "pcgrad": PCGrad,
+    "mgda": MGDA,
+    "cagrad": CAGrad,
 }
 
 _TASK_TYPES = ("regression", "classification")
