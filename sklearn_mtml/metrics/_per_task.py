@@ -368,6 +368,8 @@ def _task_auc(yt, score, classes, weights):
     score = np.asarray(score, dtype=np.float64)
     if score.ndim == 2 and score.shape[1] == 1:
         score = score[:, 0]
+    if len(np.unique(yt)) < 2:
+        return float("nan")  # a single class: AUC is undefined
     if classes is None:
         classes = np.unique(yt)
         n_columns = 2 if score.ndim == 1 else score.shape[1]
