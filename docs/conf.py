@@ -1,0 +1,122 @@
+"""Sphinx configuration of sklearn-mtml's documentation.
+
+Build with ``make -C docs html`` (warnings are errors). The API reference is generated from
+the package's public names (``_ext/api_reference.py``) and the gallery by executing every
+script of ``../examples``; set ``SKLEARN_MTML_QUICK=1`` to run the examples in their quick
+mode, or use ``make -C docs html-noplot`` to skip running them.
+"""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "_ext"))
+
+from api_reference import write_api_reference  # noqa: E402
+
+import sklearn_mtml  # noqa: E402
+
+# -- Project ----------------------------------------------------------------------------
+project = "sklearn-mtml"
+author = "sklearn-mtml developers"
+copyright = "2026, sklearn-mtml developers"
+release = sklearn_mtml.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- Extensions -------------------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb"]
+default_role = "literal"
+
+# The API page is derived from the package's public names: write it before autosummary
+# reads the sources.
+write_api_reference(HERE / "api.rst")
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+autodoc_typehints = "none"
+# numpydoc lists the members itself only when asked; the class template does it instead.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+
+# Markdown (benchmarks/README.md is included as it is): relative links to files outside the
+# docs (e.g. ``scaling.py``) are not documents, so missing-reference notes are not errors.
+myst_heading_anchors = 3
+suppress_warnings = ["myst.xref_missing", "myst.header"]
+
+# -- Gallery ----------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples"],
+    "gallery_dirs": ["auto_examples"],
+    # Run every script, not only ``plot_*`` ones: the gallery is a test of the examples.
+    "filename_pattern": r"\.py$",
+    "ignore_pattern": r"(__init__|conftest|_quick)\.py",
+    "doc_module": ("sklearn_mtml",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"sklearn_mtml": None},
+    "within_subsection_order": "FileNameSortKey",
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "plot_gallery": "True",
+    "show_memory": False,
+    "min_reported_time": 2,
+    "abort_on_example_error": False,
+    "only_warn_on_example_error": False,
+}
+if os.environ.get("SKLEARN_MTML_QUICK"):
+    sphinx_gallery_conf["min_reported_time"] = 0
+
+# -- HTML -------------------------------------------------------------------------------
+try:
+    import pydata_sphinx_theme  # noqa: F401
+
+    html_theme = "pydata_sphinx_theme"
+    html_theme_options = {
+        "navigation_with_keys": False,
+        "show_toc_level": 2,
+        "header_links_before_dropdown": 6,
+        "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    }
+except ImportError:  # pragma: no cover - fallback theme that ships with Sphinx
+    html_theme = "alabaster"
+html_title = f"sklearn-mtml {release}"
+html_static_path = []
+html_show_sourcelink = True
+
+
+# -- Hooks ------------------------------------------------------------------------------
+_SKLEARN_PLUMBING = re.compile(r"^(set_\w+_request|get_metadata_routing)$")
+
+
+def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
+    """Leave scikit-learn's metadata-routing plumbing out of every class page.
+
+    Every estimator inherits ``set_fit_request`` & co. from scikit-learn; their docstrings
+    point into scikit-learn's own documentation and say nothing about this package.
+    """
+    if _SKLEARN_PLUMBING.match(name):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
