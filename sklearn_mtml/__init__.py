@@ -16,6 +16,7 @@ _EAGER = {
         "MultiTaskL21Regressor",
         "LowRankMultiTaskRegressor",
         "ClusteredMultiTaskRegressor",
+        "SharedPCARegressor",
     ],
 }
 _LAZY = {

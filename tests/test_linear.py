@@ -8,8 +8,10 @@ long == wide format and missing labels.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression, MultiTaskLasso, Ridge
 
 from sklearn_mtml.linear import (
@@ -17,6 +19,7 @@ from sklearn_mtml.linear import (
     LowRankMultiTaskRegressor,
     MultiTaskL21Regressor,
     MultiTaskRidge,
+    SharedPCARegressor,
 )
 from sklearn_mtml.linear._clustered import cluster_penalty
 
@@ -278,3 +281,25 @@ def test_clustered_recovers_task_groups():
     # Same partition up to the cluster names.
     pairs = model.task_clusters_[:, None] == model.task_clusters_[None, :]
     assert np.array_equal(pairs, groups[:, None] == groups[None, :])
+
+
+# ----------------------------------------------------------------------------- shared PCA
+@pytest.mark.parametrize("whiten", [False, True])
+def test_shared_pca_is_pca_then_ridge_per_task(whiten):
+    X, Y = _problem(n=50, p=5, n_tasks=3, seed=12)
+    Y = _with_missing(Y)
+    X_long, y_long = _to_long(X, Y)
+    X_long = pd.DataFrame(X_long, columns=["task"] + [f"f{j}" for j in range(5)])
+    model = SharedPCARegressor(n_components=3, alpha=2.0, whiten=whiten, task_column="task")
+    model.fit(X_long, y_long)
+    # By hand: PCA on every row of X (the long rows repeat samples: that is the data given).
+    features = X_long.drop(columns="task").to_numpy()
+    pca = PCA(n_components=3, whiten=whiten).fit(features)
+    Z = pca.transform(features)
+    assert_allclose(np.abs(model.transform(X_long)), np.abs(Z), atol=1e-10)
+    predictions = model.predict(X_long)
+    for t in range(3):
+        rows = X_long["task"].to_numpy() == t
+        head = Ridge(alpha=2.0).fit(Z[rows], y_long[rows])
+        assert_allclose(predictions[rows], head.predict(Z[rows]), atol=1e-9)
+    assert list(model.get_feature_names_out()) == [f"sharedpcaregressor{i}" for i in range(3)]

@@ -4,10 +4,12 @@ from ._clustered import ClusteredMultiTaskRegressor
 from ._l21 import MultiTaskL21Regressor
 from ._low_rank import LowRankMultiTaskRegressor
 from ._ridge import MultiTaskRidge
+from ._shared_pca import SharedPCARegressor
 
 __all__ = [
     "ClusteredMultiTaskRegressor",
     "LowRankMultiTaskRegressor",
     "MultiTaskL21Regressor",
     "MultiTaskRidge",
+    "SharedPCARegressor",
 ]

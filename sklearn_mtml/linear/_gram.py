@@ -117,6 +117,17 @@ class CenteredTaskStats:
         return self.y_mean - np.sum(self.x_mean * W, axis=1)
 
 
+def _centered_sum_of_squares(data: TaskData, y_mean: np.ndarray) -> np.ndarray:
+    """Per-task ``sum (y_i - y_mean_t)^2`` over the observed labels (long format per row)."""
+    n_tasks = data.layout.n_tasks
+    if data.task_index is not None:
+        keep = ~np.isnan(data.y_long)
+        index = data.task_index[keep]
+        dev = data.y_long[keep] - y_mean[index]
+        return np.bincount(index, weights=dev * dev, minlength=n_tasks)
+    return np.sum(np.where(data.mask, data.Y - y_mean, 0.0) ** 2, axis=0)
+
+
 def centered_task_stats(data: TaskData, fit_intercept: bool) -> CenteredTaskStats:
     """Per-task centred least-squares statistics of ``data`` (see :class:`CenteredTaskStats`).
 
@@ -124,22 +135,19 @@ def centered_task_stats(data: TaskData, fit_intercept: bool) -> CenteredTaskStat
     are first centred on their pooled mean so that subtracting the task means afterwards does
     not cancel large offsets.
     """
-    mask = data.mask
-    y_obs = np.where(mask, data.Y, 0.0)
-    counts = mask.sum(axis=0)
-    p = data.X.shape[1]
+    n, p = data.X.shape
     if not fit_intercept:
-        G, r, _ = task_gram(data.X, data)
-        zeros = np.zeros((len(counts), p))
-        return CenteredTaskStats(G, r, np.sum(y_obs**2, axis=0), zeros, np.zeros(len(counts)),
-                                 counts, data.X.shape[0])
+        G, r, counts = task_gram(data.X, data)
+        zeros = np.zeros(len(counts))
+        yy = _centered_sum_of_squares(data, zeros)
+        return CenteredTaskStats(G, r, yy, np.zeros((len(counts), p)), zeros, counts, n)
     offset = data.X.mean(axis=0)
-    G, r, _ = task_gram(design(data.X - offset, True), data)
+    G, r, counts = task_gram(design(data.X - offset, True), data)
     sums, y_sums = G[:, :p, p], r[:, p]
     x_mean = sums / counts[:, None]
     y_mean = y_sums / counts
     Gc = G[:, :p, :p] - sums[:, :, None] * x_mean[:, None, :]
     Gc = (Gc + np.swapaxes(Gc, 1, 2)) / 2
     rc = r[:, :p] - sums * y_mean[:, None]
-    yy = np.sum((np.where(mask, data.Y - y_mean, 0.0)) ** 2, axis=0)
-    return CenteredTaskStats(Gc, rc, yy, x_mean + offset, y_mean, counts, data.X.shape[0])
+    yy = _centered_sum_of_squares(data, y_mean)
+    return CenteredTaskStats(Gc, rc, yy, x_mean + offset, y_mean, counts, n)
