@@ -17,6 +17,11 @@ _EAGER = {
         "LowRankMultiTaskRegressor",
         "ClusteredMultiTaskRegressor",
         "SharedPCARegressor",
+        "MultiTaskRidgeCV",
+    ],
+    "sklearn_mtml.multimodal": [
+        "LateFusionClassifier",
+        "LateFusionRegressor",
     ],
 }
 _LAZY = {

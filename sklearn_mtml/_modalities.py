@@ -143,6 +143,8 @@ def _cell_missing(values: np.ndarray) -> np.ndarray:
 
 def _as_numeric(series: pd.Series) -> pd.Series | None:
     """``series`` as float if every non-missing value is a number, else ``None``."""
+    if pd.api.types.is_complex_dtype(series.dtype):
+        raise ValueError(f"Complex data not supported: column {series.name!r}.")
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         return series.astype(np.float64)
     if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(
@@ -151,10 +153,10 @@ def _as_numeric(series: pd.Series) -> pd.Series | None:
         return None
     values = series.to_numpy(dtype=object)
     observed = values[~pd.isna(values)] if len(values) else values
-    if not all(
-        isinstance(v, numbers.Number) and not isinstance(v, complex) for v in observed
-    ):
+    if not all(isinstance(v, numbers.Number) for v in observed):
         return None
+    if any(isinstance(v, complex | np.complexfloating) for v in observed):
+        raise ValueError(f"Complex data not supported: column {series.name!r}.")
     return pd.Series(
         pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
             dtype=np.float64
@@ -566,7 +568,17 @@ def validate_modality_X(estimator, X, reset: bool) -> pd.DataFrame:
     predict, checks that ``X`` still has the fitted columns and that numeric modalities are
     numeric and finite. Returns ``X`` as a DataFrame.
     """
+    if sp.issparse(X):
+        raise TypeError(
+            f"Sparse data was passed to {type(estimator).__name__}, but dense data is "
+            "required: sparse input is not supported (pass a DataFrame or a dense array)."
+        )
     frame = as_frame(X)
+    if frame.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 is "
+            f"required by {type(estimator).__name__}."
+        )
     if reset:
         mods = resolve_modalities(
             frame, getattr(estimator, "modalities", None),
