@@ -19,6 +19,7 @@ from sklearn_mtml.linear import (
     LowRankMultiTaskRegressor,
     MultiTaskL21Regressor,
     MultiTaskRidge,
+    MultiTaskRidgeCV,
     SharedPCARegressor,
 )
 from sklearn_mtml.linear._clustered import cluster_penalty
@@ -303,3 +304,39 @@ def test_shared_pca_is_pca_then_ridge_per_task(whiten):
         head = Ridge(alpha=2.0).fit(Z[rows], y_long[rows])
         assert_allclose(predictions[rows], head.predict(Z[rows]), atol=1e-9)
     assert list(model.get_feature_names_out()) == [f"sharedpcaregressor{i}" for i in range(3)]
+
+
+# ----------------------------------------------------------------------------- RidgeCV
+def test_ridge_cv_leave_one_out_matches_refitting():
+    X, Y = _problem(n=12, p=2, n_tasks=3, seed=13)
+    Y = _with_missing(Y, frac=0.2)
+    X_long, y_long = _to_long(X, Y)
+    alphas, shared_alphas = [0.3, 3.0], [0.1, 10.0]
+    cv = MultiTaskRidgeCV(alphas=alphas, shared_alphas=shared_alphas).fit(X, Y)
+    for i, alpha in enumerate(alphas):
+        for j, shared_alpha in enumerate(shared_alphas):
+            errors = []
+            for k in range(len(y_long)):  # refit without observation k, predict it
+                keep = np.arange(len(y_long)) != k
+                model = MultiTaskRidge(alpha=alpha, shared_alpha=shared_alpha, task_column=0)
+                model.fit(X_long[keep], y_long[keep])
+                errors.append(y_long[k] - model.predict(X_long[k : k + 1])[0])
+            assert_allclose(cv.cv_mse_[i, j], np.mean(np.square(errors)), rtol=1e-8)
+    i, j = np.unravel_index(np.argmin(cv.cv_mse_), cv.cv_mse_.shape)
+    assert (cv.alpha_, cv.shared_alpha_) == (alphas[i], shared_alphas[j])
+    refit = MultiTaskRidge(alpha=cv.alpha_, shared_alpha=cv.shared_alpha_).fit(X, Y)
+    assert_allclose(cv.coef_, refit.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(cv.intercept_, refit.intercept_, rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_cv_prefers_pooling_for_identical_tasks_and_not_for_unrelated_ones():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(300, 4))
+    task = rng.integers(0, 10, size=300)
+    X_long = np.column_stack([task, X])
+    grid = {"alphas": np.logspace(-2, 4, 7), "shared_alphas": [1.0]}
+    same = X @ np.ones(4) + rng.normal(size=300)
+    assert MultiTaskRidgeCV(**grid, task_column=0).fit(X_long, same).alpha_ >= 1e3
+    unrelated = np.einsum("nd,nd->n", X, 3 * rng.normal(size=(10, 4))[task])
+    unrelated += 0.1 * rng.normal(size=300)
+    assert MultiTaskRidgeCV(**grid, task_column=0).fit(X_long, unrelated).alpha_ <= 1.0

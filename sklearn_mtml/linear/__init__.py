@@ -4,6 +4,7 @@ from ._clustered import ClusteredMultiTaskRegressor
 from ._l21 import MultiTaskL21Regressor
 from ._low_rank import LowRankMultiTaskRegressor
 from ._ridge import MultiTaskRidge
+from ._ridge_cv import MultiTaskRidgeCV
 from ._shared_pca import SharedPCARegressor
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "LowRankMultiTaskRegressor",
     "MultiTaskL21Regressor",
     "MultiTaskRidge",
+    "MultiTaskRidgeCV",
     "SharedPCARegressor",
 ]

@@ -16,43 +16,53 @@ def design(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
     return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
 
 
+def observations_by_task(Z: np.ndarray, data: TaskData):
+    """Every observed (row, task) label, grouped by task: ``(Z_obs, y_obs, task, counts)``.
+
+    ``Z_obs[i]`` is the row of ``Z`` of the ``i``-th observed label ``y_obs[i]`` of task
+    ``task[i]``; observations are sorted by task, so task ``t`` is the contiguous slice
+    ``bounds[t]:bounds[t + 1]`` with ``bounds = [0, *cumsum(counts)]``. Long format has one
+    observation per row; wide format one per observed entry of ``Y``.
+    """
+    n_tasks = data.layout.n_tasks
+    if data.task_index is not None:
+        rows = np.flatnonzero(~np.isnan(data.y_long))
+        rows = rows[np.argsort(data.task_index[rows], kind="stable")]
+        task, y_obs = data.task_index[rows], data.y_long[rows]
+    else:
+        task, rows = np.nonzero(data.mask.T)  # task-major order
+        y_obs = data.Y[rows, task]
+    counts = np.bincount(task, minlength=n_tasks)
+    return Z[rows], y_obs, task, counts
+
+
+def task_bounds(counts: np.ndarray) -> np.ndarray:
+    """Slice bounds of each task's observations (see :func:`observations_by_task`)."""
+    return np.concatenate([[0], np.cumsum(counts)])
+
+
 def task_gram(Z: np.ndarray, data: TaskData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-task Gram matrices ``G[t] = Z_t' Z_t``, moments ``r[t] = Z_t' y_t`` and counts.
 
-    ``Z_t`` / ``y_t`` are the rows with an observed label for task ``t``. Long format sorts
-    the rows by task once so each task is a contiguous slice (no copies per task); wide
-    format without missing labels shares one Gram matrix.
+    ``Z_t`` / ``y_t`` are the rows with an observed label for task ``t``. The observations
+    are grouped by task once so each task is a contiguous slice; wide format without missing
+    labels shares one Gram matrix.
     """
     n_tasks = data.layout.n_tasks
     p = Z.shape[1]
-    if data.task_index is not None:
-        order = np.argsort(data.task_index, kind="stable")
-        Zs = Z[order]
-        ys = data.y_long[order]
-        keep = ~np.isnan(ys)
-        counts = np.bincount(data.task_index[order][keep], minlength=n_tasks)
-        if not keep.all():
-            Zs, ys = Zs[keep], ys[keep]
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        G = np.empty((n_tasks, p, p))
-        r = np.empty((n_tasks, p))
-        for t in range(n_tasks):
-            block = Zs[bounds[t] : bounds[t + 1]]
-            G[t] = block.T @ block
-            r[t] = block.T @ ys[bounds[t] : bounds[t + 1]]
-        return G, r, counts
-    if data.mask.all():
+    if data.task_index is None and data.mask.all():
         G = np.broadcast_to(Z.T @ Z, (n_tasks, p, p)).copy()
         r = (Z.T @ data.Y).T
         return G, r, np.full(n_tasks, Z.shape[0])
+    Zs, ys, _, counts = observations_by_task(Z, data)
+    bounds = task_bounds(counts)
     G = np.empty((n_tasks, p, p))
     r = np.empty((n_tasks, p))
     for t in range(n_tasks):
-        rows = data.mask[:, t]
-        block = Z[rows]
+        block = Zs[bounds[t] : bounds[t + 1]]
         G[t] = block.T @ block
-        r[t] = block.T @ data.Y[rows, t]
-    return G, r, data.mask.sum(axis=0)
+        r[t] = block.T @ ys[bounds[t] : bounds[t + 1]]
+    return G, r, counts
 
 
 def predict_rows(X, coef, intercept, task_index):

@@ -141,9 +141,7 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
     def _fit(self, data: TaskData):
         Z = design(data.X, self.fit_intercept)
         G, r, _ = task_gram(Z, data)
-        shared_penalty = np.full(Z.shape[1], float(self.shared_alpha))
-        if self.fit_intercept:
-            shared_penalty[-1] = 0.0
+        shared_penalty = self._shared_penalty(Z.shape[1], self.shared_alpha)
         u, W = mean_regularized_solve(G, r, float(self.alpha), shared_penalty)
         self._set_coefs(u, W)
         return self
@@ -155,6 +153,13 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
         else:
             self.shared_coef_, self.shared_intercept_ = u, 0.0
             self.coef_, self.intercept_ = W, np.zeros(W.shape[0])
+
+    def _shared_penalty(self, n_columns, shared_alpha):
+        """Penalty on the shared part: ``shared_alpha``, none on the shared intercept."""
+        penalty = np.full(n_columns, float(shared_alpha))
+        if self.fit_intercept:
+            penalty[-1] = 0.0
+        return penalty
 
     def _predict_tasks(self, X):
         return X @ self.coef_.T + self.intercept_
