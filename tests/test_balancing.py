@@ -5,17 +5,21 @@ import pytest
 import torch
 
 from sklearn_mtml.balancing import (
+    FAMO,
     MGDA,
     WEIGHTINGS,
+    AlignedMTL,
     CAGrad,
     DynamicWeightAverage,
     FixedWeighting,
     GradNorm,
     LossWeighting,
+    NashMTL,
     PCGrad,
     UncertaintyWeighting,
     get_weighting,
 )
+from sklearn_mtml.balancing._nash_mtl import nash_bargaining_weights
 
 ALL_TRUE = torch.tensor([True, True])
 
@@ -195,7 +199,7 @@ def test_training_reduces_losses_and_state_round_trips(name):
     params = list(model.parameters()) + list(weighting.parameters())
     optimizer = torch.optim.Adam(params, lr=0.05)
     start = model.task_losses(X, Y).detach()
-    for _ in range(20):
+    for _ in range(12):
         optimizer.zero_grad()
         losses = model.task_losses(X, Y)
         weighting.backward(losses, list(model.shared.parameters()), ALL_TRUE)
@@ -421,3 +425,78 @@ def test_cagrad_improves_worst_task_within_ball():
     assert torch.allclose(scaled, d / (1 + c**2), atol=1e-6)
     with pytest.raises(ValueError, match="c must"):
         CAGrad(2, c=-1.0)
+
+
+# -- Nash-MTL ----------------------------------------------------------------------------------
+
+
+def test_nash_mtl_solves_bargaining_equation():
+    grads = torch.randn(4, 9, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    grads = grads * torch.tensor([[1.0], [10.0], [0.1], [3.0]], dtype=torch.float64)
+    gram = grads @ grads.T
+    alpha = nash_bargaining_weights(gram)
+    assert (alpha > 0).all()
+    assert torch.allclose(gram @ alpha, 1 / alpha, rtol=1e-6)
+
+
+def test_nash_mtl_is_invariant_to_loss_scales():
+    grads = torch.randn(3, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    d = NashMTL(3, max_norm=None).combine_gradients(grads)
+    scaled = grads * torch.tensor([[100.0], [1.0], [0.01]], dtype=torch.float64)
+    assert torch.allclose(NashMTL(3, max_norm=None).combine_gradients(scaled), d, rtol=1e-5)
+    # every task decreases: g_t . d = 1 / alpha_t > 0
+    assert ((grads @ d) > 0).all()
+
+
+def test_nash_mtl_clips_and_reuses_weights():
+    grads = torch.tensor([[10.0, 0.0], [0.0, 10.0]])
+    d = NashMTL(2, max_norm=1.0).combine_gradients(grads)
+    assert d.norm().item() == pytest.approx(1.0)
+    nash = NashMTL(2, max_norm=None, update_every=2)
+    nash.combine_gradients(grads)
+    first = nash.weights().clone()
+    nash.combine_gradients(2 * grads)  # reuses the weights: update is simply doubled
+    assert torch.allclose(nash.weights(), first)
+    with pytest.raises(ValueError, match="max_norm"):
+        NashMTL(2, max_norm=0.0)
+
+
+# -- Aligned-MTL ------------------------------------------------------------------------------
+
+
+def test_aligned_mtl_equalises_singular_values():
+    g1, g2 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 1.0])
+    theta = torch.nn.Parameter(torch.zeros(2))
+    AlignedMTL(2).backward(_linear_losses(theta, g1, g2), [theta], ALL_TRUE)
+    assert torch.allclose(theta.grad, torch.tensor([1.0, 1.0]))
+    grads = torch.randn(3, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    aligned = AlignedMTL(3).align(grads)
+    eig = torch.linalg.eigvalsh(aligned @ aligned.T)
+    assert torch.allclose(eig, torch.linalg.eigvalsh(grads @ grads.T).min().expand(3))
+    # rank-deficient system: aligned within its span, no blow-up
+    dependent = torch.stack([grads[0], 2 * grads[0]])
+    assert torch.isfinite(AlignedMTL(2).align(dependent)).all()
+
+
+# -- FAMO -------------------------------------------------------------------------------------
+
+
+def test_famo_shifts_weight_to_slower_task():
+    famo = FAMO(2, gamma=0.0)
+    optimizer = torch.optim.SGD(famo.parameters(), lr=0.5)
+    losses = [torch.tensor([1.0, 1.0]), torch.tensor([0.5, 1.0]), torch.tensor([0.25, 1.0])]
+    for loss in losses:  # task 0 keeps halving, task 1 is stuck
+        optimizer.zero_grad()
+        famo.backward(loss.clone().requires_grad_())
+        optimizer.step()
+    w = famo.weights()
+    assert w.sum().item() == pytest.approx(1.0)
+    assert w[1] > w[0]
+
+
+def test_famo_gradient_is_normalised_log_loss_gradient():
+    theta = torch.nn.Parameter(torch.tensor([1.0, 1.0]))
+    losses = torch.stack([2 * theta[0], 8 * theta[1]])  # L = (2, 8), dL/dtheta = (2, 8)
+    FAMO(2).backward(losses, [theta], ALL_TRUE)
+    # equal z: weights z_t / (c L_t) = (0.8, 0.2), gradient (0.8 * 2, 0.2 * 8)
+    assert torch.allclose(theta.grad, torch.tensor([1.6, 1.6]))

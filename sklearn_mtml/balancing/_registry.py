@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import inspect
 
+from ._aligned_mtl import AlignedMTL
 from ._base import LossWeighting, _check_n_tasks
 from ._cagrad import CAGrad
 from ._dwa import DynamicWeightAverage
+from ._famo import FAMO
 from ._fixed import FixedWeighting
 from ._gradnorm import GradNorm
 from ._mgda import MGDA
+from ._nash_mtl import NashMTL
 from ._pcgrad import PCGrad
 from ._random import RandomWeighting
 from ._uncertainty import UncertaintyWeighting
@@ -24,6 +27,9 @@ WEIGHTINGS: dict[str, type[LossWeighting]] = {
     "pcgrad": PCGrad,
     "mgda": MGDA,
     "cagrad": CAGrad,
+    "nash_mtl": NashMTL,
+    "aligned_mtl": AlignedMTL,
+    "famo": FAMO,
 }
 
 _TASK_TYPES = ("regression", "classification")
