@@ -367,6 +367,33 @@ def test_grid_search_long_school_like():
     assert np.all(res["mean_test_1"] < 0)  # negated errors
 
 
+class _CountingRidge(MultiTaskRidge):
+    n_predict = 0
+
+    def predict(self, X):
+        type(self).n_predict += 1
+        return super().predict(X)
+
+
+def test_multitask_scoring_predicts_once_per_evaluation():
+    """One scorer per task must not mean one prediction (and one pass) per task."""
+    X, y = _school_like(n_tasks=12)
+    model = _CountingRidge(task_column="school").fit(X, y)
+    scoring = multitask_scoring(model, metric="r2")
+    scoring["ev"] = make_task_scorer("pooled_explained_variance")
+    _CountingRidge.n_predict = 0
+    res = cross_validate(model, X, y, cv=TaskShuffleSplit(2, random_state=0,
+                                                          task_column="school"),
+                         scoring=scoring)
+    assert _CountingRidge.n_predict == 2  # one per split, for 14 scorers
+    # and the shared computation gives the same numbers as the scorers called alone
+    train, test = next(TaskShuffleSplit(2, random_state=0, task_column="school").split(X))
+    fitted = MultiTaskRidge(task_column="school").fit(X.iloc[train], y[train])
+    for key in ("3", "mean", "ev"):
+        assert res[f"test_{key}"][0] == pytest.approx(
+            scoring[key](fitted, X.iloc[test], y[test]))
+
+
 def test_classifier_scorers_wide_and_long():
     rng = np.random.RandomState(0)
     n = 120
