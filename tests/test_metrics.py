@@ -290,6 +290,27 @@ def test_per_task_scores_wide_with_nan_and_callable():
     # y as an array: tasks matched by position to the estimator's names
     table2 = per_task_scores(model, X, Y.to_numpy(), metrics="r2")
     np.testing.assert_allclose(table2["r2"], table["r2"])
+    # y with the task columns in another order: matched by name
+    table3 = per_task_scores(model, X, Y[["b", "a"]], metrics="r2")
+    pd.testing.assert_frame_equal(table3, table[["r2", "n_samples"]])
+    assert make_task_scorer("r2", task="b")(model, X, Y[["b", "a"]]) == pytest.approx(
+        table.loc["b", "r2"])
+
+
+def test_scorers_pickle():
+    import pickle
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    Y = np.column_stack([X @ [1, 2, 0.0], X @ [0, 1, 1.0]]) + 0.1 * rng.randn(60, 2)
+    Y[::4, 1] = np.nan
+    model = MultiTaskRidge().fit(X, Y)
+    for scorer in [make_task_scorer("f1_weighted"), make_task_scorer(mean_absolute_error),
+                   *multitask_scoring(model, "neg_mae").values()]:
+        clone = pickle.loads(pickle.dumps(scorer))
+        assert repr(clone) == repr(scorer)
+    scorer = pickle.loads(pickle.dumps(make_task_scorer("neg_mae", task="task_1")))
+    assert scorer(model, X, Y) == pytest.approx(-per_task_mae(Y, model.predict(X))[1])
 
 
 def test_scorer_values():

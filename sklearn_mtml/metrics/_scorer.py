@@ -66,22 +66,37 @@ def _roc(y_true, y_score, task_ids, sample_weight, estimator):
     )
 
 
-def _plain(func):
-    def task_scores(y_true, y_pred, task_ids, sample_weight, estimator):
-        return func(y_true, y_pred, task_ids, sample_weight)
+class _Plain:
+    """Adapt a ``(y_true, y_pred, task_ids, sample_weight)`` dict metric (picklable)."""
 
-    return task_scores
+    def __init__(self, func, **kwargs):
+        self.func = func
+        self.kwargs = kwargs
+
+    def __call__(self, y_true, y_pred, task_ids, sample_weight, estimator):
+        return self.func(y_true, y_pred, task_ids, sample_weight, **self.kwargs)
+
+
+class _PerTaskCallable:
+    """A user's ``metric(y_true, y_pred)`` applied to each task (picklable)."""
+
+    def __init__(self, func, min_samples):
+        self.func = func
+        self.min_samples = min_samples
+
+    def __call__(self, y_true, y_out, task_ids, sample_weight, estimator):
+        return per_task_values(self.func, y_true, y_out, task_ids, sample_weight,
+                               self.min_samples)
 
 
 _METRICS = {
-    "r2": _Metric(_plain(_r2_dict), "predict", 1),
-    "rmse": _Metric(_plain(_rmse_dict), "predict", -1),
-    "mae": _Metric(_plain(_mae_dict), "predict", -1),
-    "accuracy": _Metric(_plain(_accuracy_dict), "predict", 1),
-    "f1": _Metric(_plain(_f1_dict), "predict", 1),
+    "r2": _Metric(_Plain(_r2_dict), "predict", 1),
+    "rmse": _Metric(_Plain(_rmse_dict), "predict", -1),
+    "mae": _Metric(_Plain(_mae_dict), "predict", -1),
+    "accuracy": _Metric(_Plain(_accuracy_dict), "predict", 1),
+    "f1": _Metric(_Plain(_f1_dict), "predict", 1),
     "f1_weighted": _Metric(
-        _plain(lambda yt, yp, ids, sw: _f1_dict(yt, yp, ids, sw, average="weighted")),
-        "predict", 1,
+        _Plain(_f1_dict, average="weighted"), "predict", 1
     ),
     "roc_auc": _Metric(_roc, "predict_proba", 1),
 }
@@ -105,10 +120,8 @@ def _get_metric(name: str) -> _Metric:
 
 
 def _callable_metric(func, response_method, sign, min_samples=1) -> _Metric:
-    def task_scores(y_true, y_out, task_ids, sample_weight, estimator):
-        return per_task_values(func, y_true, y_out, task_ids, sample_weight, min_samples)
-
-    return _Metric(task_scores, response_method, sign, key=(func, response_method, min_samples))
+    return _Metric(_PerTaskCallable(func, min_samples), response_method, sign,
+                   key=(func, response_method, min_samples))
 
 
 def _task_view(estimator, X):
@@ -125,6 +138,16 @@ def _task_view(estimator, X):
         f"{type(estimator).__name__} is not a multi-task estimator of sklearn_mtml (it "
         "has no fitted task layout)."
     )
+
+
+def _align_wide_y(y, names):
+    """A DataFrame ``y`` with the estimator's task columns in another order: reorder it."""
+    if not isinstance(y, pd.DataFrame) or list(map(str, y.columns)) == list(map(str, names)):
+        return y
+    by_name = {str(c): c for c in y.columns}
+    if set(by_name) != {str(n) for n in names}:
+        return y  # different names: tasks are matched by position
+    return y[[by_name[str(n)] for n in names]]
 
 
 def _cached(cache: dict | None, key, compute):
@@ -144,6 +167,8 @@ def _scores_by_task(metric: _Metric, estimator, X, y, sample_weight=None, cache=
     """
     holder, X_holder = _cached(cache, ("task_view",), lambda: _task_view(estimator, X))
     task_ids = _cached(cache, ("task_ids",), lambda: task_ids_of(holder, X_holder))
+    if task_ids is None:
+        y = _align_wide_y(y, holder.task_names_)
     method = metric.response_method
     y_out = _cached(cache, ("response", method), lambda: getattr(estimator, method)(X))
     scores = metric.task_scores(y, y_out, task_ids, sample_weight, holder)
@@ -226,6 +251,8 @@ def per_task_scores(estimator, X, y, metrics=("r2", "rmse"), *, sample_weight=No
             spec, label = _get_metric(metric), metric
         columns[label] = _scores_by_task(spec, estimator, X, y, sample_weight)
     task_ids = task_ids_of(holder, X_holder)
+    if task_ids is None:
+        y = _align_wide_y(y, names)
     counts = _n_samples_by_task(y, task_ids, names)
     index = pd.Index([_key(n) for n in names], name="task")
     table = pd.DataFrame(
