@@ -1,0 +1,243 @@
+"""Batched per-task layers and output heads.
+
+Many tasks (School has 139) make a Python loop over per-task ``nn.Linear`` layers the
+bottleneck of a training step. The layers here hold the weights of all tasks (or experts)
+in one tensor of shape ``(n_groups, in_features, out_features)`` and run one batched matrix
+product, so the cost of a step grows with the arithmetic, not with the number of tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ACTIVATIONS", "MLP", "TaskHeads", "TaskLinear", "TaskMLP", "make_activation"]
+
+#: Activations by name (the values accepted by ``activation=``).
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "selu": nn.SELU,
+    "silu": nn.SiLU,
+}
+
+
+def make_activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
+    """Return a fresh activation module from a name, a class or an instance.
+
+    Parameters
+    ----------
+    activation : str, nn.Module subclass or instance
+        A key of :data:`ACTIVATIONS` (``"relu"``, ``"gelu"``, ...).
+
+    Returns
+    -------
+    module : nn.Module
+
+    Examples
+    --------
+    >>> make_activation("tanh")
+    Tanh()
+    """
+    if isinstance(activation, str):
+        try:
+            return ACTIVATIONS[activation]()
+        except KeyError:
+            raise ValueError(
+                f"Unknown activation {activation!r}; valid names are {sorted(ACTIVATIONS)}."
+            ) from None
+    if isinstance(activation, type) and issubclass(activation, nn.Module):
+        return activation()
+    if isinstance(activation, nn.Module):
+        return activation
+    raise TypeError(f"activation must be a name or a torch module, got {activation!r}.")
+
+
+class MLP(nn.Sequential):
+    """Plain multi-layer perceptron: ``Linear -> activation -> dropout`` per hidden layer.
+
+    Parameters
+    ----------
+    in_features : int
+        Input width.
+    sizes : sequence of int
+        Widths of the layers; an empty sequence is the identity.
+    activation : str or nn.Module, default="relu"
+    dropout : float, default=0.0
+
+    Attributes
+    ----------
+    out_features : int
+        Width of the output (``in_features`` when ``sizes`` is empty).
+
+    Examples
+    --------
+    >>> import torch
+    >>> MLP(4, (8, 3))(torch.zeros(2, 4)).shape
+    torch.Size([2, 3])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        sizes: Sequence[int],
+        activation: str | nn.Module = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        layers: list[nn.Module] = []
+        width = int(in_features)
+        for size in sizes:
+            layers.append(nn.Linear(width, int(size)))
+            layers.append(make_activation(activation))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = int(size)
+        super().__init__(*layers)
+        self.out_features = width
+
+
+class TaskLinear(nn.Module):
+    """``n_groups`` independent linear layers evaluated in one batched product.
+
+    Parameters
+    ----------
+    n_groups : int
+        Number of independent layers (tasks or experts).
+    in_features, out_features : int
+
+    Notes
+    -----
+    ``forward`` accepts a shared input of shape ``(batch, in_features)`` (every group sees
+    the same rows) or one input per group, ``(n_groups, batch, in_features)``; it returns
+    ``(n_groups, batch, out_features)``. Weights are initialised like ``nn.Linear``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = TaskLinear(3, 4, 2)
+    >>> layer(torch.zeros(5, 4)).shape
+    torch.Size([3, 5, 2])
+    """
+
+    def __init__(self, n_groups: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.n_groups, self.in_features, self.out_features = (
+            int(n_groups), int(in_features), int(out_features)
+        )
+        self.weight = nn.Parameter(torch.empty(self.n_groups, self.in_features, self.out_features))
+        self.bias = nn.Parameter(torch.empty(self.n_groups, 1, self.out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            # (B, in) @ (G, in, out) broadcasts to (G, B, out) in a single batched GEMM.
+            return torch.baddbmm(
+                self.bias, x.unsqueeze(0).expand(self.n_groups, -1, -1), self.weight
+            )
+        return torch.baddbmm(self.bias, x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"n_groups={self.n_groups}, in_features={self.in_features}, " \
+               f"out_features={self.out_features}"
+
+
+class TaskMLP(nn.Module):
+    """``n_groups`` independent MLPs of the same shape, evaluated batched.
+
+    Parameters
+    ----------
+    n_groups : int
+    in_features : int
+    sizes : sequence of int
+        Layer widths; empty means the identity (the input is broadcast to every group).
+    activation : str or nn.Module, default="relu"
+    dropout : float, default=0.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> TaskMLP(2, 4, (8, 3))(torch.zeros(5, 4)).shape
+    torch.Size([2, 5, 3])
+    """
+
+    def __init__(
+        self,
+        n_groups: int,
+        in_features: int,
+        sizes: Sequence[int],
+        activation: str | nn.Module = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.n_groups = int(n_groups)
+        layers: list[nn.Module] = []
+        width = int(in_features)
+        for size in sizes:
+            layers.append(TaskLinear(n_groups, width, int(size)))
+            layers.append(make_activation(activation))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = int(size)
+        self.layers = nn.Sequential(*layers)
+        self.out_features = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.layers) == 0:
+            return x.unsqueeze(0).expand(self.n_groups, -1, -1) if x.dim() == 2 else x
+        return self.layers(x)
+
+
+class TaskHeads(nn.Module):
+    """One linear output layer per task, returning the concatenated task outputs.
+
+    Task ``t`` has ``out_sizes[t]`` outputs (1 for a regression task, the number of classes
+    for a classification task). The result has shape ``(batch, sum(out_sizes))`` with the
+    tasks' outputs side by side in task order.
+
+    Parameters
+    ----------
+    n_tasks : int
+    in_features : int
+    out_sizes : sequence of int
+
+    Examples
+    --------
+    >>> import torch
+    >>> heads = TaskHeads(2, 4, [1, 3])
+    >>> heads(torch.zeros(5, 4)).shape  # one shared representation
+    torch.Size([5, 4])
+    >>> heads(torch.zeros(2, 5, 4)).shape  # one representation per task
+    torch.Size([5, 4])
+    """
+
+    def __init__(self, n_tasks: int, in_features: int, out_sizes: Sequence[int]) -> None:
+        super().__init__()
+        out_sizes = [int(s) for s in out_sizes]
+        if len(out_sizes) != n_tasks:
+            raise ValueError(f"out_sizes has {len(out_sizes)} entries for {n_tasks} tasks.")
+        self.out_sizes = out_sizes
+        width = max(out_sizes)
+        self.linear = TaskLinear(n_tasks, in_features, width)
+        self.uniform = all(s == width for s in out_sizes)
+        # Columns of the padded (batch, n_tasks * width) output that hold real outputs.
+        keep = [t * width + j for t, s in enumerate(out_sizes) for j in range(s)]
+        self.register_buffer("keep", torch.tensor(keep, dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear(x)  # (T, B, width)
+        n_tasks, batch, width = out.shape
+        if width == 1:
+            return out.squeeze(-1).transpose(0, 1)
+        out = out.transpose(0, 1).reshape(batch, n_tasks * width)
+        return out if self.uniform else out.index_select(1, self.keep)
