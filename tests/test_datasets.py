@@ -78,8 +78,13 @@ def test_multiple_features_labels_are_digits():
     assert (dist.argmin(1) == y).mean() > 0.8
 
 
-def test_womens_ecommerce_raw():
-    b = load_womens_ecommerce(as_frame=True)
+@pytest.fixture(scope="module")
+def womens_frame():
+    return load_womens_ecommerce(as_frame=True)
+
+
+def test_womens_ecommerce_raw(womens_frame):
+    b = womens_frame
     assert b.data.shape == (23486, 8)
     assert list(b.target.columns) == ["Rating", "Recommended IND"]
     assert set(b.target["Rating"]) == {1, 2, 3, 4, 5}
@@ -91,7 +96,7 @@ def test_womens_ecommerce_raw():
     assert b.data["Review Text"].isna().sum() == 845
 
 
-def test_womens_ecommerce_published():
+def test_womens_ecommerce_published(womens_frame):
     X, y = load_womens_ecommerce(as_frame=True, return_X_y=True, preprocess="published")
     assert len(X) == len(y) == 22607
     assert X["Review Text"].str.split().str.len().min() >= 5
@@ -99,7 +104,7 @@ def test_womens_ecommerce_published():
     # majority class share as published (0.554)
     assert y["Rating"].value_counts(normalize=True).max() == pytest.approx(0.554, abs=1e-3)
     # merged ratings: raw 1 and 2 both map to 0, raw 5 to 3
-    raw = load_womens_ecommerce(as_frame=True).frame
+    raw = womens_frame.frame
     raw = raw[raw["Review Text"].fillna("").str.split().str.len() >= 5]
     expected = raw["Rating"].map({1: 0, 2: 0, 3: 1, 4: 2, 5: 3}).to_numpy()
     np.testing.assert_array_equal(y["Rating"].to_numpy(), expected)
