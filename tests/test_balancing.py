@@ -24,6 +24,15 @@ from sklearn_mtml.balancing._nash_mtl import nash_bargaining_weights
 ALL_TRUE = torch.tensor([True, True])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny tensors: intra-op threads only add spin-wait (30x slower on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 class TwoHeads(torch.nn.Module):
     """Shared linear layer + one linear head per task."""
 
@@ -500,3 +509,44 @@ def test_famo_gradient_is_normalised_log_loss_gradient():
     FAMO(2).backward(losses, [theta], ALL_TRUE)
     # equal z: weights z_t / (c L_t) = (0.8, 0.2), gradient (0.8 * 2, 0.2 * 8)
     assert torch.allclose(theta.grad, torch.tensor([1.6, 1.6]))
+
+
+# -- dtypes, devices, task counts ------------------------------------------------------------
+
+
+def _devices():
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out.append("cuda")
+    return out
+
+
+@pytest.mark.parametrize("device", _devices())
+@pytest.mark.parametrize("name", sorted(WEIGHTINGS))
+def test_float64_model_and_device(name, device):
+    """The weighting follows the losses' dtype and device, even if left on the CPU."""
+    model = TwoHeads().to(device=device, dtype=torch.float64)
+    X, Y = (t.to(device=device, dtype=torch.float64) for t in _toy_data())
+    weighting = get_weighting(name, 2)  # float32, on the CPU
+    for _ in range(2):
+        model.zero_grad()
+        losses = model.task_losses(X, Y)
+        total = weighting.backward(losses, list(model.shared.parameters()), ALL_TRUE)
+    assert total.dtype == torch.float64 and total.device.type == device
+    for p in model.parameters():
+        assert p.grad.dtype == torch.float64 and torch.isfinite(p.grad).all()
+
+
+@pytest.mark.parametrize("n_tasks", [1, 12])
+@pytest.mark.parametrize("name", sorted(WEIGHTINGS))
+def test_one_and_many_tasks(name, n_tasks):
+    gen = torch.Generator().manual_seed(n_tasks)
+    theta = torch.nn.Parameter(torch.randn(6, generator=gen))
+    heads = torch.nn.Parameter(torch.randn(n_tasks, generator=gen))
+    targets = torch.randn(n_tasks, 6, generator=gen)
+    losses = ((theta - targets) ** 2).mean(dim=1) * heads.exp()
+    present = torch.arange(n_tasks) % 3 != 1 if n_tasks > 1 else torch.tensor([True])
+    weighting = get_weighting(name, n_tasks)
+    weighting.backward(losses, [theta], present)
+    assert torch.isfinite(theta.grad).all() and theta.grad.norm() > 0
+    assert (heads.grad[~present] == 0).all() and (heads.grad[present] != 0).all()

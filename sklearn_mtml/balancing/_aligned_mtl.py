@@ -48,7 +48,8 @@ class AlignedMTL(GradientBalancing):
 
     def align(self, grads: torch.Tensor) -> torch.Tensor:
         """Aligned gradients :math:`\\hat G = B G`, shape ``(n_present, n_shared)``."""
-        gram = (grads @ grads.T).detach().to(dtype=torch.float64)
+        # n_tasks x n_tasks: solved in float64 on the CPU (float64 is not on every device)
+        gram = (grads @ grads.T).detach().to(device="cpu", dtype=torch.float64)
         eigvals, eigvecs = torch.linalg.eigh(gram)
         top = float(eigvals.max())
         if top <= 0:
@@ -56,7 +57,7 @@ class AlignedMTL(GradientBalancing):
         keep = eigvals > top * grads.shape[0] * torch.finfo(grads.dtype).eps * 10
         eigvals, eigvecs = eigvals[keep], eigvecs[:, keep]
         B = eigvals.min().sqrt() * (eigvecs * eigvals.rsqrt()) @ eigvecs.T
-        return B.to(grads.dtype) @ grads
+        return B.to(device=grads.device, dtype=grads.dtype) @ grads
 
     def combine_gradients(self, grads, losses=None, tasks=None) -> torch.Tensor:
         return self.align(grads).sum(dim=0)

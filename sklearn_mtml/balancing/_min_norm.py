@@ -41,16 +41,16 @@ def min_norm_weights(gram: torch.Tensor, max_iter: int = 250, tol: float = 1e-6)
     n = M.shape[0]
     if n == 1:
         return torch.ones(1, dtype=torch.float64)
-    # Best pair as the start (exact answer when n == 2).
-    best, alpha = None, torch.zeros(n, dtype=torch.float64)
-    for i in range(n):
-        for j in range(i + 1, n):
-            a = _two_point_min_norm(float(M[i, i]), float(M[i, j]), float(M[j, j]))
-            value = a * a * M[i, i] + 2 * a * (1 - a) * M[i, j] + (1 - a) ** 2 * M[j, j]
-            if best is None or value < best:
-                best = value
-                alpha.zero_()
-                alpha[i], alpha[j] = a, 1 - a
+    # Best pair as the start (exact answer when n == 2), all pairs at once.
+    diag = torch.diagonal(M)
+    denom = diag[:, None] - 2 * M + diag[None, :]
+    a = torch.where(denom > 0, (diag[None, :] - M) / denom.clamp_min(1e-300), 0.5).clamp(0, 1)
+    values = a**2 * diag[:, None] + 2 * a * (1 - a) * M + (1 - a) ** 2 * diag[None, :]
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+    values = torch.where(upper, values, torch.inf)
+    i, j = divmod(int(torch.argmin(values)), n)
+    alpha = torch.zeros(n, dtype=torch.float64)
+    alpha[i], alpha[j] = a[i, j], 1 - a[i, j]
     if n == 2:
         return alpha
     for _ in range(max_iter):

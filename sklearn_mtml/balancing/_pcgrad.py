@@ -53,14 +53,17 @@ class PCGrad(GradientBalancing):
     def combine_gradients(self, grads, losses=None, tasks=None) -> torch.Tensor:
         n = grads.shape[0]
         sq_norms = (grads * grads).sum(dim=1)
+        # orders[i] is task i's own random order of the other tasks. Round k projects every
+        # task at once against the k-th task of its order: n vectorised rounds, no host syncs.
+        orders = torch.rand(n, n, generator=self.generator).argsort(dim=1).to(grads.device)
+        rows = torch.arange(n, device=grads.device)
         projected = grads.clone()
-        for i in range(n):
-            for j in torch.randperm(n, generator=self.generator).tolist():
-                if j == i or sq_norms[j] == 0:
-                    continue
-                dot = projected[i] @ grads[j]
-                if dot < 0:
-                    projected[i] -= (dot / sq_norms[j]) * grads[j]
+        for k in range(n):
+            j = orders[:, k]
+            dots = (projected * grads[j]).sum(dim=1)
+            conflict = (dots < 0) & (j != rows) & (sq_norms[j] > 0)
+            coef = torch.where(conflict, dots / sq_norms[j].clamp_min(1e-30), 0.0)
+            projected = projected - coef[:, None] * grads[j]
         return projected.sum(dim=0)
 
     def extra_repr(self) -> str:
