@@ -13,6 +13,7 @@ Tasks come out in the order of :func:`sklearn_mtml._targets.iter_tasks`: the col
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.metrics import (
     accuracy_score,
     f1_score,
@@ -90,8 +91,14 @@ def _mae_dict(y_true, y_pred, task_ids=None, sample_weight=None):
     return _task_dict(mean_absolute_error, y_true, y_pred, task_ids, sample_weight, 1)
 
 
-def per_task_r2(y_true, y_pred, *, task_ids=None, sample_weight=None,
-                multioutput="raw_values"):
+def per_task_r2(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    task_ids: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+    multioutput: str | ArrayLike = "raw_values",
+) -> np.ndarray | float:
     """R² of each task, on that task's observed labels only.
 
     Parameters
@@ -134,8 +141,14 @@ default="raw_values"
     return _aggregate(_r2_dict(y_true, y_pred, task_ids, sample_weight), multioutput)
 
 
-def per_task_rmse(y_true, y_pred, *, task_ids=None, sample_weight=None,
-                  multioutput="raw_values"):
+def per_task_rmse(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    task_ids: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+    multioutput: str | ArrayLike = "raw_values",
+) -> np.ndarray | float:
     """Root mean squared error of each task, on that task's observed labels only.
 
     Parameters
@@ -173,8 +186,14 @@ def per_task_rmse(y_true, y_pred, *, task_ids=None, sample_weight=None,
     return _aggregate(_rmse_dict(y_true, y_pred, task_ids, sample_weight), multioutput)
 
 
-def per_task_mae(y_true, y_pred, *, task_ids=None, sample_weight=None,
-                 multioutput="raw_values"):
+def per_task_mae(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    task_ids: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+    multioutput: str | ArrayLike = "raw_values",
+) -> np.ndarray | float:
     """Mean absolute error of each task, on that task's observed labels only.
 
     Parameters
@@ -207,7 +226,10 @@ def per_task_mae(y_true, y_pred, *, task_ids=None, sample_weight=None,
     return _aggregate(_mae_dict(y_true, y_pred, task_ids, sample_weight), multioutput)
 
 
-def pooled_explained_variance(y_true, y_pred, *, task_ids=None, sample_weight=None) -> float:
+def pooled_explained_variance(
+    y_true: ArrayLike, y_pred: ArrayLike, *, task_ids: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+) -> float:
     """Explained variance pooled over all tasks: ``1 - SSE / SST`` over every observed label.
 
     This is the score reported on the School data (MALSAR): the squared errors of all tasks
@@ -277,8 +299,14 @@ def _f1_dict(y_true, y_pred, task_ids=None, sample_weight=None, average="macro",
                       average=average, zero_division=zero_division)
 
 
-def per_task_accuracy(y_true, y_pred, *, task_ids=None, sample_weight=None,
-                      multioutput="raw_values"):
+def per_task_accuracy(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    task_ids: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+    multioutput: str | ArrayLike = "raw_values",
+) -> np.ndarray | float:
     """Accuracy of each task, on that task's observed labels only.
 
     Parameters
@@ -314,8 +342,16 @@ def per_task_accuracy(y_true, y_pred, *, task_ids=None, sample_weight=None,
     return _aggregate(_accuracy_dict(y_true, y_pred, task_ids, sample_weight), multioutput)
 
 
-def per_task_f1(y_true, y_pred, *, task_ids=None, average="macro", sample_weight=None,
-                zero_division="warn", multioutput="raw_values"):
+def per_task_f1(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    task_ids: ArrayLike | None = None,
+    average: str = "macro",
+    sample_weight: ArrayLike | None = None,
+    zero_division: str | float = "warn",
+    multioutput: str | ArrayLike = "raw_values",
+) -> np.ndarray | float:
     """F1 score of each task, on that task's observed labels only.
 
     Parameters
@@ -453,8 +489,16 @@ def iter_task_keys(task_ids):
     return [_key(v) for v in np.asarray(task_ids, dtype=object).ravel()]
 
 
-def per_task_roc_auc(y_true, y_score, *, task_ids=None, classes=None, task_names=None,
-                     sample_weight=None, multioutput="raw_values"):
+def per_task_roc_auc(
+    y_true: ArrayLike,
+    y_score: list | ArrayLike,
+    *,
+    task_ids: ArrayLike | None = None,
+    classes: list | None = None,
+    task_names: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+    multioutput: str | ArrayLike = "raw_values",
+) -> np.ndarray | float:
     """Area under the ROC curve of each task, on that task's observed labels only.
 
     Binary tasks use the score of the positive (last) class; multi-class tasks the

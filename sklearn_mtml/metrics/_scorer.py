@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
 try:  # the multi-metric response cache is only shared with _BaseScorer subclasses
@@ -191,7 +192,10 @@ def _n_samples_by_task(y, task_ids, names) -> dict:
     return {_key(name): v for name, v in zip(names, counts.values())}
 
 
-def per_task_scores(estimator, X, y, metrics=("r2", "rmse"), *, sample_weight=None):
+def per_task_scores(
+    estimator, X, y, metrics: str | Callable | Sequence = ("r2", "rmse"), *,
+    sample_weight: ArrayLike | None = None,
+) -> pd.DataFrame:
     """Scores of a fitted multi-task estimator, one row per task.
 
     Each task is scored on its own observed labels in ``y``; missing labels of one task do
@@ -243,13 +247,14 @@ def per_task_scores(estimator, X, y, metrics=("r2", "rmse"), *, sample_weight=No
         metrics = [metrics]
     holder, X_holder = _task_view(estimator, X)
     names = list(holder.task_names_)
+    cache: dict = {}  # one prediction for all the metrics
     columns = {}
     for metric in metrics:
         if callable(metric):
             spec, label = _callable_metric(metric, "predict", 1), metric.__name__
         else:
             spec, label = _get_metric(metric), metric
-        columns[label] = _scores_by_task(spec, estimator, X, y, sample_weight)
+        columns[label] = _scores_by_task(spec, estimator, X, y, sample_weight, cache)
     task_ids = task_ids_of(holder, X_holder)
     if task_ids is None:
         y = _align_wide_y(y, names)
@@ -324,8 +329,10 @@ class _TaskScorer(_BaseScorer):
         return f"make_task_scorer({self._name!r}{task})"
 
 
-def make_task_scorer(metric="r2", task=None, *, greater_is_better=True,
-                     response_method="predict", min_samples=1):
+def make_task_scorer(
+    metric: str | Callable = "r2", task=None, *, greater_is_better: bool = True,
+    response_method: str = "predict", min_samples: int = 1,
+) -> Callable:
     """Make a scorer of one task, or of the mean over tasks, for model selection.
 
     The scorer has sklearn's signature ``scorer(estimator, X, y)``, so it is a valid
@@ -391,7 +398,7 @@ def make_task_scorer(metric="r2", task=None, *, greater_is_better=True,
     return _TaskScorer(spec, metric, task)
 
 
-def multitask_scoring(estimator_or_task_names, metric="r2") -> dict:
+def multitask_scoring(estimator_or_task_names, metric: str | Callable = "r2") -> dict:
     """Scorers of every task plus their mean, as a ``scoring=`` dict for multi-metric search.
 
     ``GridSearchCV(..., scoring=multitask_scoring(model), refit="mean")`` reports
