@@ -343,10 +343,8 @@ def _resolve_key(X: pd.DataFrame, key, name: str) -> int:
 
 def _resolve_columns(X: pd.DataFrame, spec, name: str) -> list[int]:
     if isinstance(spec, slice):
-        ints = all(
-            s is None or (isinstance(s, numbers.Integral) and s not in X.columns)
-            for s in (spec.start, spec.stop)
-        )
+        # integer bounds are positions (like ``iloc``); labels are inclusive (like ``loc``)
+        ints = all(s is None or isinstance(s, numbers.Integral) for s in (spec.start, spec.stop))
         if ints:
             return list(range(X.shape[1]))[spec]
         start = None if spec.start is None else _resolve_key(X, spec.start, name)
@@ -459,7 +457,8 @@ def resolve_modalities(X, modalities=None, modality_types=None) -> list[Modality
     X : DataFrame or array-like of shape (n_samples, n_columns)
     modalities : dict of {str: columns} or None
         Columns of each modality: names, positions, a slice, or one name. ``None``: all
-        columns form one modality named ``"X"``.
+        columns form one modality named ``"X"``. A slice of integers selects positions
+        (``iloc``, stop excluded); a slice of names selects labels (``loc``, stop included).
     modality_types : dict of {str: str or (str, shape)} or None
         Overrides of the inferred type, e.g. ``{"review": "text"}`` or
         ``{"digits": ("image", (8, 8))}``.

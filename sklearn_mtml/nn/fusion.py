@@ -420,6 +420,9 @@ class MultiModalNetwork(nn.Module):
     fusion : Fusion
     head_sizes : sequence of int
         Output size of each task head (classes, or 1 for regression).
+    head : nn.Module or None, default=None
+        The multi-task part on top of the fused representation (e.g. a sharing network of
+        :mod:`sklearn_mtml.nn.sharing`); ``None``: one linear head per task.
     modality_dropout : float, default=0.0
         In training, each modality of each row is dropped (treated as absent) with this
         probability; a row always keeps at least one of its present modalities.
@@ -446,7 +449,7 @@ class MultiModalNetwork(nn.Module):
 
     def __init__(self, encoders: Mapping[str, nn.Module], n_inputs: Mapping[str, int],
                  fusion: Fusion, head_sizes: Sequence[int], modality_dropout: float = 0.0,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, head: nn.Module | None = None):
         super().__init__()
         self.names = list(encoders)
         self.n_inputs = [int(n_inputs[name]) for name in self.names]
@@ -454,7 +457,20 @@ class MultiModalNetwork(nn.Module):
         self.fusion = fusion
         self.modality_dropout = float(modality_dropout)
         self.drop = nn.Dropout(dropout)
-        self.heads = nn.ModuleList(nn.Linear(fusion.out_features, k) for k in head_sizes)
+        if head is None:
+            head = _LinearHeads(fusion.out_features, head_sizes)
+        self.head = head
+
+    def shared_modules(self) -> dict[str, nn.Module]:
+        """What every task shares: the encoders, the fusion, and the head's shared part."""
+        shared = {"encoders": self.encoders, "fusion": self.fusion}
+        if hasattr(self.head, "shared_modules"):
+            shared.update({f"head.{k}": v for k, v in self.head.shared_modules().items()})
+        return shared
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Parameters that receive gradient from more than one task."""
+        return [p for m in self.shared_modules().values() for p in m.parameters()]
 
     def drop_modalities(self, mask: torch.Tensor) -> torch.Tensor:
         """Training-time modality dropout (keeps one present modality per row)."""
@@ -480,6 +496,14 @@ class MultiModalNetwork(nn.Module):
         ]
         return self.fusion(embeddings, mask)
 
-    def forward(self, X=None, **kwargs) -> list[torch.Tensor]:
-        h = self.drop(self.fused(X, **kwargs))
+    def forward(self, X=None, **kwargs):
+        return self.head(self.drop(self.fused(X, **kwargs)))
+
+
+class _LinearHeads(nn.Module):
+    def __init__(self, in_features: int, head_sizes: Sequence[int]):
+        super().__init__()
+        self.heads = nn.ModuleList(nn.Linear(in_features, k) for k in head_sizes)
+
+    def forward(self, h: torch.Tensor) -> list[torch.Tensor]:
         return [head(h) for head in self.heads]

@@ -1,0 +1,327 @@
+"""Neural multi-modal estimators: per-modality encoders, a fusion, multi-task heads."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from .._base import MultiTaskClassifierMixin, MultiTaskRegressorMixin
+from .._modalities import ModalityPreprocessor, validate_modality_X
+from .._targets import TaskData
+from ..nn.encoders import make_encoder
+from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, fusion_class, make_fusion
+from ._base import BaseMultiTaskNet
+
+__all__ = ["MultiModalClassifier", "MultiModalRegressor"]
+
+
+_SHARED_DOC = """
+    Each modality (``modalities={"name": columns}`` on a DataFrame) gets an encoder chosen
+    by its type (numeric -> MLP, categorical -> embeddings, free text -> TF-IDF bag of
+    n-gram embeddings fitted in ``fit``, image -> small CNN); ``fusion`` combines the
+    modality representations; the multi-task part of the package (``architecture``,
+    ``loss_weighting``) sits on top, so a 2-D ``y`` gets one head per task with missing
+    labels left out of that task's loss. A modality whose columns are all missing in a row
+    is *absent*: the network replaces its representation by a learned "absent" embedding
+    (and gives it no weight in late / attention / gated fusion), so predictions remain
+    available when a modality is missing at predict time. ``modality_dropout`` trains for
+    that case.
+"""
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    modalities : dict of {str: columns} or None, default=None
+        Columns of each modality: names, positions, a slice, or one column name. ``None``:
+        all columns form one modality. See :func:`sklearn_mtml._modalities.resolve_modalities`.
+    modality_types : dict or None, default=None
+        Overrides of the inferred types: ``"numeric"``, ``"categorical"``, ``"tabular"``,
+        ``"text"``, ``"image"`` or ``("image", (H, W))`` / ``("image", (C, H, W))``.
+    fusion : {"early", "concat", "late", "attention", "gated", "tensor", "low_rank"}, \
+Fusion subclass or instance, default="concat"
+        How modality representations are combined (:mod:`sklearn_mtml.nn.fusion`).
+    fusion_params : dict or None, default=None
+        Extra arguments of the fusion class (e.g. ``{"rank": 8}`` for ``"low_rank"``).
+    fusion_size : int, default=64
+        Width of the fused representation.
+    encoder_sizes : tuple of int, default=(128, 64)
+        Widths of each modality encoder's layers; the last is the modality's representation
+        size.
+    text_embedding_dim : int, default=64
+        Size of the n-gram embeddings of text modalities.
+    text_vectorizer : {"tfidf", "hashing"}, default="tfidf"
+        Text vocabulary, fitted in ``fit`` (nothing is downloaded).
+    text_max_features : int, default=20000
+        Vocabulary size (or hash buckets) of text modalities.
+    modality_dropout : float, default=0.0
+        Training-time probability of dropping each modality of each row (one present
+        modality is always kept).
+    architecture, hidden_layer_sizes, tower_sizes, n_experts, expert_sizes, \
+n_task_experts, n_levels, activation, dropout
+        The multi-task network on top of the fused representation (see
+        :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
+    loss_weighting, loss_weighting_params, task_weights
+        Task balancing (see :mod:`sklearn_mtml.balancing`).
+    optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
+validation_fraction, n_iter_no_change, tol, callbacks, warm_start, init_from, \
+freeze_shared, device, random_state, verbose, task_column
+        Training (see :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
+
+    Attributes
+    ----------
+    modalities_ : list of Modality
+        The resolved modalities: name, type (``kind``), columns.
+    modality_names_ : ndarray of object
+    preprocessor_ : ModalityPreprocessor
+        Fitted per-modality preprocessing (standardisation, vocabularies).
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is a :class:`~sklearn_mtml.nn.fusion.MultiModalNetwork`.
+    history_ : skorch.History
+    n_iter_ : int
+    device_ : torch.device
+    task_names_ : ndarray of object
+    n_tasks_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+"""
+
+
+class _MultiModalNet(BaseMultiTaskNet):
+    """The multi-modal hooks of :class:`BaseMultiTaskNet`: DataFrame -> modality tensors."""
+
+    _allow_nan_X = True
+
+    _parameter_constraints: dict = {
+        **BaseMultiTaskNet._parameter_constraints,
+        "modalities": [dict, None],
+        "modality_types": [dict, None],
+        "fusion": [StrOptions(set(FUSIONS)), type, Fusion],
+        "fusion_params": [dict, None],
+        "fusion_size": [Interval(Integral, 1, None, closed="left")],
+        "encoder_sizes": ["array-like"],
+        "text_embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "text_vectorizer": [StrOptions({"tfidf", "hashing"})],
+        "text_max_features": [Interval(Integral, 1, None, closed="left")],
+        "modality_dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        modalities=None,
+        *,
+        modality_types=None,
+        fusion="concat",
+        fusion_params=None,
+        fusion_size=64,
+        encoder_sizes=(128, 64),
+        text_embedding_dim=64,
+        text_vectorizer="tfidf",
+        text_max_features=20000,
+        modality_dropout=0.0,
+        architecture="shared_bottom",
+        hidden_layer_sizes=(64,),
+        tower_sizes=(),
+        n_experts=4,
+        expert_sizes=None,
+        n_task_experts=1,
+        n_levels=2,
+        activation="relu",
+        dropout=0.0,
+        loss_weighting="fixed",
+        loss_weighting_params=None,
+        task_weights=None,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        callbacks=None,
+        warm_start=False,
+        init_from=None,
+        freeze_shared=False,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        task_column=None,
+    ):
+        self.modalities = modalities
+        self.modality_types = modality_types
+        self.fusion = fusion
+        self.fusion_params = fusion_params
+        self.fusion_size = fusion_size
+        self.encoder_sizes = encoder_sizes
+        self.text_embedding_dim = text_embedding_dim
+        self.text_vectorizer = text_vectorizer
+        self.text_max_features = text_max_features
+        self.modality_dropout = modality_dropout
+        super().__init__(
+            architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
+            tower_sizes=tower_sizes, n_experts=n_experts, expert_sizes=expert_sizes,
+            n_task_experts=n_task_experts, n_levels=n_levels, activation=activation,
+            dropout=dropout, loss_weighting=loss_weighting,
+            loss_weighting_params=loss_weighting_params, task_weights=task_weights,
+            optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+            max_epochs=max_epochs, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
+            freeze_shared=freeze_shared, device=device, random_state=random_state,
+            verbose=verbose, task_column=task_column,
+        )
+
+    @classmethod
+    def _check_instance(cls):
+        return cls(encoder_sizes=(16,), fusion_size=16, hidden_layer_sizes=(16,),
+                   max_epochs=15, lr=0.02, batch_size=32, random_state=0)
+
+    # ------------------------------------------------------------------ hooks
+    def _convert_X(self, features, reset):
+        return validate_modality_X(self, features, reset)
+
+    def _fit(self, data: TaskData, epochs: int | None = None, partial: bool = False):
+        # warm start / partial_fit keep the first fit's vocabularies (the net depends on them)
+        self._keep_preprocessing = hasattr(self, "net_") and (partial or self.warm_start)
+        if self._keep_preprocessing:
+            self.modalities_ = self.preprocessor_.modalities
+            self.modality_names_ = np.array([m.name for m in self.modalities_], dtype=object)
+        try:
+            return super()._fit(data, epochs=epochs, partial=partial)
+        finally:
+            self._keep_preprocessing = False
+
+    def _to_tensors(self, X, fit: bool):
+        if fit and not getattr(self, "_keep_preprocessing", False):
+            self.preprocessor_ = ModalityPreprocessor(
+                self.modalities_, text_vectorizer=self.text_vectorizer,
+                text_max_features=int(self.text_max_features),
+            ).fit(X)
+        blocks = self.preprocessor_.transform(X)
+        out = {}
+        for key, value in blocks.flat().items():
+            tensor = torch.from_numpy(np.ascontiguousarray(value))
+            out[key] = tensor
+        return out
+
+    def _build_module(self, X_t, out_sizes: list[int]) -> nn.Module:
+        sizes = tuple(int(s) for s in np.atleast_1d(self.encoder_sizes))
+        if not sizes or min(sizes) < 1:
+            raise ValueError(f"encoder_sizes must be positive widths, got {self.encoder_sizes}.")
+        raw = bool(getattr(fusion_class(self.fusion), "raw_inputs", False))
+        pre = self.preprocessor_
+        encoders, n_inputs = {}, {}
+        for m in self.modalities_:
+            encoders[m.name] = make_encoder(
+                m.kind,
+                n_numeric=pre.n_numeric_.get(m.name, 0),
+                cardinalities=pre.cardinalities_.get(m.name, ()),
+                vocabulary_size=pre.vocabulary_size_.get(m.name, 1),
+                image_shape=m.image_shape,
+                hidden=sizes[:-1],
+                out_features=sizes[-1],
+                embedding_dim=int(self.text_embedding_dim) if m.kind == "text" else None,
+                dropout=float(self.dropout),
+                raw=raw,
+            )
+            n_inputs[m.name] = len(pre_inputs(m.kind))
+        fusion = make_fusion(
+            self.fusion, [e.out_features for e in encoders.values()], int(self.fusion_size),
+            float(self.dropout), **(self.fusion_params or {}),
+        )
+        head = self._build_sharing(fusion.out_features, out_sizes)
+        return MultiModalNetwork(encoders, n_inputs, fusion, out_sizes,
+                                 modality_dropout=float(self.modality_dropout), head=head)
+
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # text and categorical modalities
+        tags.input_tags.categorical = True
+        return tags
+
+
+def pre_inputs(kind: str) -> tuple[str, ...]:
+    """Names of the arrays :class:`ModalityPreprocessor` makes for a modality type."""
+    return {
+        "numeric": ("x",), "categorical": ("codes",), "tabular": ("x", "codes"),
+        "text": ("ids", "weights"), "image": ("x",),
+    }[kind]
+
+
+_CLASSIFIER_DOC = """Multi-modal neural network classifier: encoders, fusion, multi-task heads.
+    """ + _SHARED_DOC + _PARAMS_DOC + """
+    classes_ : ndarray or list of ndarray
+        Labels (per task for a 2-D ``y``).
+
+    See Also
+    --------
+    MultiModalRegressor : the regression counterpart.
+    sklearn_mtml.multimodal.LateFusionClassifier : per-modality sklearn models, stacked.
+    sklearn_mtml.multimodal.modality_importance : score drop when a modality is removed.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn_mtml.neural import MultiModalClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 100)
+    >>> X = pd.DataFrame({
+    ...     "x1": y + rng.normal(0, 0.5, 100), "x2": rng.normal(size=100),
+    ...     "colour": np.where(y, "red", "blue"),
+    ...     "review": np.where(y, "soft and lovely", "thin and cheap")})
+    >>> X.loc[:19, "review"] = None  # text absent in 20 rows
+    >>> clf = MultiModalClassifier(
+    ...     {"num": ["x1", "x2"], "cat": "colour", "text": "review"},
+    ...     modality_types={"text": "text"}, fusion="gated", max_epochs=20, lr=0.01,
+    ...     random_state=0).fit(X, y)
+    >>> [m.kind for m in clf.modalities_]
+    ['numeric', 'categorical', 'text']
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+
+class MultiModalClassifier(_MultiModalNet, MultiTaskClassifierMixin, BaseEstimator):
+    __doc__ = _CLASSIFIER_DOC
+
+    def _predict_proba_tasks(self, X):
+        return self._task_outputs(X)
+
+
+_REGRESSOR_DOC = """Multi-modal neural network regressor: encoders, fusion, multi-task heads.
+    """ + _SHARED_DOC + """
+    Regression targets are standardised per task inside the model (restored at predict
+    time); numeric modalities are standardised by the model too.
+    """ + _PARAMS_DOC + """
+    See Also
+    --------
+    MultiModalClassifier : the classification counterpart.
+    sklearn_mtml.multimodal.LateFusionRegressor : per-modality sklearn models, stacked.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn_mtml.neural import MultiModalRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(rng.normal(size=(120, 4)), columns=["a", "b", "c", "d"])
+    >>> Y = np.column_stack([X.a + X.c, X.b - X.d])
+    >>> Y[::4, 1] = np.nan  # missing labels: left out of task 1's loss
+    >>> reg = MultiModalRegressor({"left": ["a", "b"], "right": ["c", "d"]},
+    ...                           fusion="low_rank", max_epochs=60, lr=0.01,
+    ...                           random_state=0).fit(X, Y)
+    >>> reg.predict(X.iloc[:3]).shape
+    (3, 2)
+    >>> reg.score(X, Y) > 0.8
+    True
+    """
+
+
+class MultiModalRegressor(_MultiModalNet, MultiTaskRegressorMixin, BaseEstimator):
+    __doc__ = _REGRESSOR_DOC
