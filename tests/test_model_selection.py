@@ -6,6 +6,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 from sklearn_mtml import MultiTaskRidge
+from sklearn_mtml.datasets import load_school
 from sklearn_mtml.model_selection import TaskKFold, TaskShuffleSplit
 
 
@@ -118,3 +119,14 @@ def test_splitters_in_cross_validate_and_grid_search():
     )
     search.fit(X, y, groups=task)
     assert search.best_params_["alpha"] in (0.1, 10.0)
+
+
+def test_shuffle_split_on_school_protocol():
+    X, y = load_school(as_frame=True, return_X_y=True)
+    cv = TaskShuffleSplit(n_splits=2, train_size=0.3, random_state=0, task_column="school")
+    sizes = X["school"].value_counts()
+    for train, _ in cv.split(X, y):
+        n_train = X["school"].iloc[train].value_counts().reindex(sizes.index)
+        frac = n_train / sizes
+        assert n_train.min() >= 1 and (sizes - n_train).min() >= 1
+        assert ((frac - 0.3).abs() <= 0.5 / sizes + 1e-12).all()  # nearest row to 30%

@@ -33,7 +33,7 @@ def make_bunch(
     target_names=None,
     data_dtype=np.float64,
     **extra,
-):
+) -> Bunch | tuple:
     """Split ``frame`` into data / target and wrap them the way sklearn's loaders do.
 
     A single target column gives a 1-D target (Series or array); several give a 2-D one.

@@ -36,7 +36,7 @@ _WOMENS_MODALITIES = {
     {"as_frame": ["boolean"], "return_X_y": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def load_school(*, as_frame: bool = False, return_X_y: bool = False):
+def load_school(*, as_frame: bool = False, return_X_y: bool = False) -> Bunch | tuple:
     """Load the School exam-score dataset (multi-task regression, long format).
 
     15,362 students in 139 schools; each school is a task. The first column of ``data`` is
@@ -104,7 +104,9 @@ def _read_view(view: str) -> tuple[pd.DataFrame, np.ndarray]:
     {"as_frame": ["boolean"], "return_X_y": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def load_multiple_features(*, as_frame: bool = False, return_X_y: bool = False):
+def load_multiple_features(
+    *, as_frame: bool = False, return_X_y: bool = False
+) -> Bunch | tuple:
     """Load UCI Multiple Features (multi-view digit classification).
 
     2,000 handwritten digits (200 per class) described by six views: ``fou`` (76 Fourier
@@ -186,7 +188,7 @@ def _published_preprocessing(frame: pd.DataFrame) -> pd.DataFrame:
 )
 def load_womens_ecommerce(
     *, as_frame: bool = False, return_X_y: bool = False, preprocess: str | None = None
-):
+) -> Bunch | tuple:
     """Load Women's E-Commerce Clothing Reviews (text + tabular, two targets).
 
     23,486 reviews with free text (``Title``, ``Review Text``), numeric (``Age``,
