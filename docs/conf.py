@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+from docutils.utils import get_source_line
 
 matplotlib.use("Agg")
 
@@ -118,5 +119,20 @@ def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
     return None
 
 
+def _sklearn_docstring_refs(app, env, node, contnode):
+    """Render scikit-learn's own cross-references as plain text in inherited docstrings.
+
+    Methods inherited from scikit-learn (``set_output``, ``score``, ...) keep their
+    docstrings, whose ``:ref:`` / ``:term:`` targets live in scikit-learn's documentation.
+    Only references from docstrings *of scikit-learn objects* are let through; a broken
+    reference in this package's own text is still an error.
+    """
+    source, _ = get_source_line(node)
+    if node.get("reftype") in {"ref", "term"} and "docstring of sklearn." in (source or ""):
+        return contnode
+    return None
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
+    app.connect("missing-reference", _sklearn_docstring_refs)

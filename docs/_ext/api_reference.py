@@ -45,11 +45,9 @@ def _underline(text: str, char: str) -> str:
     return f"{text}\n{char * len(text)}\n"
 
 
-def _autosummary(module: str, names: list[str], template: str | None = None) -> str:
-    lines = [f".. currentmodule:: {module}", "", ".. autosummary::", "   :toctree: generated/"]
-    if template:
-        lines.append(f"   :template: {template}")
-    lines.append("")
+def _autosummary(module: str, names: list[str]) -> str:
+    # Stubs use _templates/autosummary/{class,function}.rst, chosen by object type.
+    lines = [f".. currentmodule:: {module}", "", ".. autosummary::", "   :toctree: generated/", ""]
     lines += [f"   {name}" for name in names]
     return "\n".join(lines) + "\n"
 
@@ -104,7 +102,7 @@ def estimator_sections() -> str:
         if names:
             out.append(_underline(title, "="))
             out.append(text + "\n")
-            out.append(_autosummary("sklearn_mtml", names, template="class.rst"))
+            out.append(_autosummary("sklearn_mtml", names))
     return "\n".join(out)
 
 
@@ -118,9 +116,9 @@ def subpackage_sections() -> str:
         out.append(f".. automodule:: {module}\n   :no-members:\n   :no-inherited-members:\n")
         out.append(text + "\n")
         if classes:
-            out.append(_autosummary(module, classes, template="class.rst"))
+            out.append(_autosummary(module, classes))
         if functions:
-            out.append(_autosummary(module, functions, template="function.rst"))
+            out.append(_autosummary(module, functions))
     return "\n".join(out)
 
 

@@ -1,0 +1,221 @@
+"""How sklearn-mtml scales with the number of rows.
+
+Measures, on synthetic long-format multi-task regression data (``task_column``, like School):
+
+1. fit time vs n (10k rows up to ``--max-rows``) for ``MultiTaskRidge`` and, when the package
+   has it, ``MultiTaskNetRegressor`` (up to ``--neural-max-rows``, ``--neural-epochs``
+   epochs), and the growth exponent: the slope of log(time) against log(n);
+2. the speed-up of ``GridSearchCV`` with ``n_jobs=2`` over ``n_jobs=1``;
+3. the peak memory of ``predict`` vs n (tracemalloc), next to the size of the input and of
+   the output.
+
+Prints Markdown tables (pasted into benchmarks/README.md, section "Scaling")::
+
+    python benchmarks/scaling.py                      # full run
+    python benchmarks/scaling.py --max-rows 100000    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import time
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GridSearchCV, KFold
+
+import sklearn_mtml
+from sklearn_mtml import MultiTaskRidge
+
+SIZES = [10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000]
+
+
+def make_data(n, n_features, n_tasks, seed=0):
+    """Long-format data: ``n`` rows spread over ``n_tasks`` tasks of related weights."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    task = rng.integers(n_tasks, size=n)
+    W = rng.normal(size=n_features) + 0.3 * rng.normal(size=(n_tasks, n_features))
+    y = np.einsum("nd,nd->n", X, W[task]) + rng.normal(size=n)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(n_features)])
+    frame["task"] = task
+    return frame, pd.Series(y, name="y")
+
+
+def timed(fn, repeats):
+    """Best wall time of ``repeats`` calls (the least disturbed by other load)."""
+    best = np.inf
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def slope(ns, times):
+    """Growth exponent: slope of log(time) on log(n)."""
+    return float(np.polyfit(np.log(ns), np.log(times), 1)[0])
+
+
+def neural_estimator(epochs):
+    """``MultiTaskNetRegressor`` with a short, CPU, quiet configuration, or None if absent."""
+    if "MultiTaskNetRegressor" not in sklearn_mtml.__all__:
+        return None
+    est = sklearn_mtml.MultiTaskNetRegressor(task_column="task")
+    wanted = {
+        "max_epochs": epochs,
+        "random_state": 0,
+        "device": "cpu",
+        "verbose": 0,
+        "batch_size": 1024,
+    }
+    params = est.get_params()
+    return est.set_params(**{k: v for k, v in wanted.items() if k in params})
+
+
+def fit_times(make_model, sizes, args, repeats):
+    rows = []
+    X, y = make_data(sizes[0], args.n_features, args.n_tasks)
+    make_model().fit(X, y)  # warm-up: first-call costs (imports, BLAS threads) are not growth
+    for n in sizes:
+        X, y = make_data(n, args.n_features, args.n_tasks)
+        seconds = timed(lambda X=X, y=y: make_model().fit(X, y), repeats)
+        rows.append((n, seconds))
+        print(f"  n={n:>9,}  fit {seconds:8.3f} s", flush=True)
+    return rows
+
+
+def predict_memory(model, sizes, args):
+    rows = []
+    for n in sizes:
+        X, _ = make_data(n, args.n_features, args.n_tasks, seed=1)
+        gc.collect()
+        tracemalloc.start()
+        out = model.predict(X)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        input_mb = X.memory_usage(index=False).sum() / 1e6
+        rows.append((n, peak / 1e6, np.asarray(out).nbytes / 1e6, input_mb))
+        print(f"  n={n:>9,}  predict peak {peak / 1e6:8.1f} MB", flush=True)
+        del X, out
+    return rows
+
+
+def grid_search_speedup(args):
+    X, y = make_data(args.search_rows, args.n_features, args.n_tasks)
+    grid = {"alpha": np.logspace(-2, 3, 6), "shared_alpha": [0.1, 10.0]}
+
+    def search(n_jobs):
+        cv = KFold(3, shuffle=True, random_state=0)
+        return GridSearchCV(MultiTaskRidge(task_column="task"), grid, cv=cv, n_jobs=n_jobs)
+
+    search(2).fit(X, y)  # start the worker processes once, outside the timing
+    one = timed(lambda: search(1).fit(X, y), args.repeats)
+    two = timed(lambda: search(2).fit(X, y), args.repeats)
+    return one, two, len(grid["alpha"]) * len(grid["shared_alpha"]) * 3
+
+
+def fit_table(name, rows):
+    lines = [f"| {name}: n rows | fit time (s) | time / 1M rows (s) |", "|---:|---:|---:|"]
+    lines += [f"| {n:,} | {t:.3f} | {t / n * 1e6:.2f} |" for n, t in rows]
+    ns, ts = zip(*rows, strict=True)
+    exponent = slope(ns, ts) if len(rows) > 1 else float("nan")
+    large = [(n, t) for n, t in rows if n >= 100_000]
+    tail = slope(*zip(*large, strict=True)) if len(large) > 1 else float("nan")
+    lines.append("")
+    lines.append(
+        f"Growth exponent (log-log slope): **{exponent:.2f}** over all n, {tail:.2f} for n >= 100k."
+    )
+    return "\n".join(lines)
+
+
+def memory_table(name, rows):
+    lines = [
+        f"| {name}: n rows | predict peak (MB) | output (MB) | input X (MB) "
+        "| peak - output, per row (bytes) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {n:,} | {peak:.1f} | {out:.1f} | {inp:.1f} | {(peak - out) * 1e6 / n:.0f} |"
+        for n, peak, out, inp in rows
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=1_000_000,
+        help="largest n for MultiTaskRidge (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--neural-max-rows",
+        type=int,
+        default=200_000,
+        help="largest n for MultiTaskNetRegressor (default 200,000)",
+    )
+    parser.add_argument("--neural-epochs", type=int, default=2)
+    parser.add_argument("--n-features", type=int, default=20)
+    parser.add_argument("--n-tasks", type=int, default=50)
+    parser.add_argument(
+        "--search-rows",
+        type=int,
+        default=100_000,
+        help="rows of the GridSearchCV speed-up measurement",
+    )
+    parser.add_argument("--repeats", type=int, default=2, help="best of this many fits")
+    args = parser.parse_args(argv)
+
+    sizes = [n for n in SIZES if n <= args.max_rows]
+    neural_sizes = [n for n in SIZES if n <= args.neural_max_rows]
+    print(
+        f"# sklearn-mtml {sklearn_mtml.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at start), "
+        f"{args.n_features} features, {args.n_tasks} tasks (long format)"
+    )
+
+    report = []
+    print("MultiTaskRidge fit times")
+    ridge_rows = fit_times(lambda: MultiTaskRidge(task_column="task"), sizes, args, args.repeats)
+    report.append(fit_table("MultiTaskRidge", ridge_rows))
+
+    net = neural_estimator(args.neural_epochs)
+    if net is None:
+        report.append("MultiTaskNetRegressor: not in the package yet, not measured.")
+    else:
+        from sklearn.base import clone
+
+        print("MultiTaskNetRegressor fit times")
+        net_rows = fit_times(lambda: clone(net), neural_sizes, args, 1)
+        report.append(fit_table(f"MultiTaskNetRegressor ({args.neural_epochs} epochs)", net_rows))
+
+    print("GridSearchCV speed-up")
+    one, two, n_fits = grid_search_speedup(args)
+    report.append(
+        f"GridSearchCV(MultiTaskRidge), {n_fits} fits on {args.search_rows:,} rows: "
+        f"n_jobs=1 {one:.2f} s, n_jobs=2 {two:.2f} s, speed-up **{one / two:.2f}x**."
+    )
+
+    print("predict peak memory")
+    X, y = make_data(sizes[0], args.n_features, args.n_tasks)
+    ridge = MultiTaskRidge(task_column="task").fit(X, y)
+    report.append(memory_table("MultiTaskRidge", predict_memory(ridge, sizes, args)))
+    if net is not None:
+        fitted = clone(net).fit(X, y)
+        report.append(
+            memory_table("MultiTaskNetRegressor", predict_memory(fitted, neural_sizes, args))
+        )
+
+    print()
+    print("\n\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
