@@ -550,3 +550,29 @@ def test_one_and_many_tasks(name, n_tasks):
     weighting.backward(losses, [theta], present)
     assert torch.isfinite(theta.grad).all() and theta.grad.norm() > 0
     assert (heads.grad[~present] == 0).all() and (heads.grad[present] != 0).all()
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHTINGS))
+def test_nan_placeholder_of_absent_task_is_harmless(name):
+    model = TwoHeads()
+    X, Y = _toy_data()
+    present = torch.tensor([True, False])
+    weighting = get_weighting(name, 2)
+    for _ in range(2):
+        model.zero_grad()
+        losses = torch.stack([model.task_losses(X, Y)[0], torch.tensor(float("nan"))])
+        total = weighting.backward(losses, list(model.shared.parameters()), present)
+        weighting.epoch_end([losses[0].item(), float("nan")])
+    assert torch.isfinite(total)
+    assert torch.isfinite(weighting.weights()).all()
+    for p in list(model.parameters()) + list(weighting.parameters()):
+        assert p.grad is None or torch.isfinite(p.grad).all()
+
+
+def test_losses_shape_checked():
+    with pytest.raises(ValueError, match="shape"):
+        FixedWeighting(2).backward(torch.ones(2, 1), [], torch.ones(2, 1, dtype=torch.bool))
+    with pytest.raises(ValueError, match="shape"):
+        FixedWeighting(2).backward(torch.ones(2), [], torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        PCGrad(2).backward(torch.ones(3), [], None)

@@ -39,16 +39,20 @@ def _check_task_weights(task_weights, n_tasks: int) -> torch.Tensor:
     return values
 
 
-def _present_mask(losses: torch.Tensor, present) -> torch.Tensor:
-    """Boolean mask of the tasks observed in the batch, on the device of ``losses``."""
+def _present_mask(losses: torch.Tensor, present, n_tasks: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mask of the tasks observed in the batch (on the device of ``losses``), and the losses
+    with absent entries set to 0, so that a NaN placeholder cannot reach any gradient."""
     if present is None:
-        return torch.ones(losses.shape[0], dtype=torch.bool, device=losses.device)
+        present = torch.ones(losses.shape[0], dtype=torch.bool, device=losses.device)
     present = torch.as_tensor(present, device=losses.device).to(torch.bool)
-    if present.shape != losses.shape:
+    if losses.shape != (n_tasks,) or present.shape != (n_tasks,):
         raise ValueError(
-            f"present has shape {tuple(present.shape)} but losses has shape {tuple(losses.shape)}."
+            f"losses and present must have shape ({n_tasks},) (one entry per task); got "
+            f"{tuple(losses.shape)} and {tuple(present.shape)}."
         )
-    return present
+    if bool(present.all()):
+        return present, losses
+    return present, torch.where(present, losses, torch.zeros_like(losses))
 
 
 class LossWeighting(torch.nn.Module):
@@ -140,7 +144,7 @@ class LossWeighting(torch.nn.Module):
         total : torch.Tensor
             The scalar objective that was differentiated, detached (for logging).
         """
-        present = _present_mask(losses, present)
+        present, losses = _present_mask(losses, present, self.n_tasks)
         if not bool(present.any()):
             return losses.new_zeros(())
         total = self._weighted_loss(losses, present)
@@ -226,7 +230,7 @@ class GradientBalancing(LossWeighting):
         shared_parameters: Sequence[torch.nn.Parameter] = (),
         present: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        present = _present_mask(losses, present)
+        present, losses = _present_mask(losses, present, self.n_tasks)
         if not bool(present.any()):
             return losses.new_zeros(())
         scaled = losses * self.task_weights.to(device=losses.device, dtype=losses.dtype)

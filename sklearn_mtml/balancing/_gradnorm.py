@@ -97,7 +97,7 @@ class GradNorm(LossWeighting):
         present: torch.Tensor | None = None,
     ) -> torch.Tensor:
         self._renormalize()
-        present = _present_mask(losses, present)
+        present, losses = _present_mask(losses, present, self.n_tasks)
         if not bool(present.any()):
             return losses.new_zeros(())
         scaled = losses * self.task_weights.to(device=losses.device, dtype=losses.dtype)
