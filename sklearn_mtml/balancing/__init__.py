@@ -4,6 +4,35 @@ Every method is a :class:`LossWeighting` (a ``torch.nn.Module``) whose
 :meth:`~LossWeighting.backward` replaces ``loss.backward()`` in a training step.
 Methods are chosen by name from :data:`WEIGHTINGS` through :func:`get_weighting`.
 Pure torch: nothing here knows sklearn.
+
+Loss-weighting methods (one backward pass):
+
+=================  =============================  ========================================
+name               class                          idea
+=================  =============================  ========================================
+``"fixed"``        :class:`FixedWeighting`        weighted sum with fixed ``task_weights``
+``"uncertainty"``  :class:`UncertaintyWeighting`  learned homoscedastic uncertainty
+``"dwa"``          :class:`DynamicWeightAverage`  weights from epoch-to-epoch loss ratios
+``"random"``       :class:`RandomWeighting`       random weights at every step (RLW)
+``"famo"``         :class:`FAMO`                  balances the log-loss decrease rates
+=================  =============================  ========================================
+
+Gradient methods (one gradient per task of the shared parameters):
+
+=================  ===================  ============================================
+name               class                idea
+=================  ===================  ============================================
+``"gradnorm"``     :class:`GradNorm`    learned weights equalising gradient norms
+``"pcgrad"``       :class:`PCGrad`      projects away conflicting components
+``"mgda"``         :class:`MGDA`        min-norm point of the gradients' hull
+``"cagrad"``       :class:`CAGrad`      mean gradient, worst task protected
+``"nash_mtl"``     :class:`NashMTL`     Nash bargaining solution
+``"aligned_mtl"``  :class:`AlignedMTL`  equal singular values of the gradient system
+=================  ===================  ============================================
+
+Write your own by subclassing :class:`LossWeighting` (override ``weights``) or
+:class:`GradientBalancing` (override ``combine_gradients``) and pass the class or an instance
+wherever a name is accepted.
 """
 
 from ._aligned_mtl import AlignedMTL
@@ -21,19 +50,22 @@ from ._registry import WEIGHTINGS, get_weighting
 from ._uncertainty import UncertaintyWeighting
 
 __all__ = [
-    "FAMO",
-    "AlignedMTL",
-    "NashMTL",
-    "MGDA",
+    # bases, registry
+    "LossWeighting",
+    "GradientBalancing",
     "WEIGHTINGS",
-    "CAGrad",
-    "DynamicWeightAverage",
+    "get_weighting",
+    # loss-weighting methods
     "FixedWeighting",
+    "UncertaintyWeighting",
+    "DynamicWeightAverage",
+    "RandomWeighting",
+    "FAMO",
+    # gradient methods
     "GradNorm",
     "PCGrad",
-    "RandomWeighting",
-    "UncertaintyWeighting",
-    "GradientBalancing",
-    "LossWeighting",
-    "get_weighting",
+    "MGDA",
+    "CAGrad",
+    "NashMTL",
+    "AlignedMTL",
 ]
