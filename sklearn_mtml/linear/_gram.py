@@ -16,23 +16,43 @@ def design(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
     return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
 
 
+def _observed_rows(data: TaskData):
+    """Rows, tasks and labels of every observed label, grouped by task (stable order)."""
+    n_tasks = data.layout.n_tasks
+    if data.task_index is not None:
+        observed = ~np.isnan(data.y_long)
+        rows = np.arange(len(observed)) if observed.all() else np.flatnonzero(observed)
+        task = data.task_index[rows]
+        # A stable sort of small integers is a radix sort: O(n) instead of O(n log n).
+        small = np.int16 if n_tasks < 2**15 else np.int64
+        order = np.argsort(task.astype(small, copy=False), kind="stable")
+        rows, task = rows[order], task[order]
+        y_obs = data.y_long[rows]
+    else:
+        task, rows = np.nonzero(data.mask.T)  # task-major order
+        y_obs = data.Y[rows, task]
+    return rows, task, y_obs, np.bincount(task, minlength=n_tasks)
+
+
 def observations_by_task(Z: np.ndarray, data: TaskData):
     """Every observed (row, task) label, grouped by task: ``(Z_obs, y_obs, task, counts)``.
 
     ``Z_obs[i]`` is the row of ``Z`` of the ``i``-th observed label ``y_obs[i]`` of task
     ``task[i]``; observations are sorted by task, so task ``t`` is the contiguous slice
     ``bounds[t]:bounds[t + 1]`` with ``bounds = [0, *cumsum(counts)]``. Long format has one
-    observation per row; wide format one per observed entry of ``Y``.
+    observation per row; wide format one per observed entry of ``Y``. Rows already grouped
+    by task are returned without a copy.
     """
-    n_tasks = data.layout.n_tasks
-    if data.task_index is not None:
-        rows = np.flatnonzero(~np.isnan(data.y_long))
-        rows = rows[np.argsort(data.task_index[rows], kind="stable")]
-        task, y_obs = data.task_index[rows], data.y_long[rows]
-    else:
-        task, rows = np.nonzero(data.mask.T)  # task-major order
-        y_obs = data.Y[rows, task]
-    counts = np.bincount(task, minlength=n_tasks)
+    rows, task, y_obs, counts = _observed_rows(data)
+    if len(rows) == Z.shape[0] and np.all(rows[1:] > rows[:-1]):
+        return Z, y_obs, task, counts
+    if Z.flags.f_contiguous and not Z.flags.c_contiguous:
+        # Gathering rows across a Fortran-ordered array (as sklearn's loaders and pandas
+        # give) is several times slower than gathering each contiguous column.
+        Z_obs = np.empty((len(rows), Z.shape[1]), order="F")
+        for j in range(Z.shape[1]):
+            Z_obs[:, j] = Z[rows, j]
+        return Z_obs, y_obs, task, counts
     return Z[rows], y_obs, task, counts
 
 
@@ -41,27 +61,44 @@ def task_bounds(counts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(counts)])
 
 
-def task_gram(Z: np.ndarray, data: TaskData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def task_gram(
+    Z: np.ndarray, data: TaskData, *, intercept: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-task Gram matrices ``G[t] = Z_t' Z_t``, moments ``r[t] = Z_t' y_t`` and counts.
 
-    ``Z_t`` / ``y_t`` are the rows with an observed label for task ``t``. The observations
-    are grouped by task once so each task is a contiguous slice; wide format without missing
-    labels shares one Gram matrix.
+    ``Z_t`` / ``y_t`` are the rows with an observed label for task ``t``. With
+    ``intercept=True`` the statistics are those of ``[Z, 1]`` (a last column of ones),
+    built from per-task sums without copying ``Z``. The observations are grouped by task
+    once so each task is a contiguous slice; wide format without missing labels shares one
+    Gram matrix.
     """
     n_tasks = data.layout.n_tasks
     p = Z.shape[1]
+    q = p + 1 if intercept else p
+    G = np.empty((n_tasks, q, q))
+    r = np.empty((n_tasks, q))
     if data.task_index is None and data.mask.all():
-        G = np.broadcast_to(Z.T @ Z, (n_tasks, p, p)).copy()
-        r = (Z.T @ data.Y).T
-        return G, r, np.full(n_tasks, Z.shape[0])
-    Zs, ys, _, counts = observations_by_task(Z, data)
-    bounds = task_bounds(counts)
-    G = np.empty((n_tasks, p, p))
-    r = np.empty((n_tasks, p))
-    for t in range(n_tasks):
-        block = Zs[bounds[t] : bounds[t + 1]]
-        G[t] = block.T @ block
-        r[t] = block.T @ ys[bounds[t] : bounds[t + 1]]
+        G[:, :p, :p] = Z.T @ Z
+        r[:, :p] = (Z.T @ data.Y).T
+        counts = np.full(n_tasks, Z.shape[0])
+        sums, y_sums = Z.sum(axis=0), data.Y.sum(axis=0)
+    else:
+        Zs, ys, _, counts = observations_by_task(Z, data)
+        bounds = task_bounds(counts)
+        for t in range(n_tasks):
+            block = Zs[bounds[t] : bounds[t + 1]]
+            G[t, :p, :p] = block.T @ block
+            r[t, :p] = block.T @ ys[bounds[t] : bounds[t + 1]]
+        if intercept:
+            starts = np.minimum(bounds[:-1], len(ys) - 1)
+            sums = np.add.reduceat(Zs, starts, axis=0)
+            y_sums = np.add.reduceat(ys, starts)
+            sums[counts == 0], y_sums[counts == 0] = 0.0, 0.0
+    if intercept:
+        G[:, :p, p] = sums
+        G[:, p, :p] = sums
+        G[:, p, p] = counts
+        r[:, p] = y_sums
     return G, r, counts
 
 
@@ -152,7 +189,7 @@ def centered_task_stats(data: TaskData, fit_intercept: bool) -> CenteredTaskStat
         yy = _centered_sum_of_squares(data, zeros)
         return CenteredTaskStats(G, r, yy, np.zeros((len(counts), p)), zeros, counts, n)
     offset = data.X.mean(axis=0)
-    G, r, counts = task_gram(design(data.X - offset, True), data)
+    G, r, counts = task_gram(data.X - offset, data, intercept=True)
     sums, y_sums = G[:, :p, p], r[:, p]
     x_mean = sums / counts[:, None]
     y_mean = y_sums / counts
