@@ -47,7 +47,18 @@ class AlignedMTL(GradientBalancing):
     """
 
     def align(self, grads: torch.Tensor) -> torch.Tensor:
-        """Aligned gradients :math:`\\hat G = B G`, shape ``(n_present, n_shared)``."""
+        """Align the task gradients.
+
+        Parameters
+        ----------
+        grads : torch.Tensor of shape (n_tasks, n_shared)
+            One gradient per task.
+
+        Returns
+        -------
+        aligned : torch.Tensor of shape (n_tasks, n_shared)
+            The aligned gradients :math:`\\hat G = B G`.
+        """
         # n_tasks x n_tasks: solved in float64 on the CPU (float64 is not on every device)
         gram = (grads @ grads.T).detach().to(device="cpu", dtype=torch.float64)
         eigvals, eigvecs = torch.linalg.eigh(gram)

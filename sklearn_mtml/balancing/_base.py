@@ -108,7 +108,14 @@ class LossWeighting(torch.nn.Module):
         self.register_buffer("task_weights", _check_task_weights(task_weights, self.n_tasks))
 
     def weights(self) -> torch.Tensor:
-        """Current per-task weights, shape ``(n_tasks,)``, ``task_weights`` included."""
+        """Current per-task weights of the losses.
+
+        Returns
+        -------
+        weights : torch.Tensor of shape (n_tasks,)
+            The weights, ``task_weights`` included (for gradient methods: the combination
+            weights of the last step where the method has them, else ``task_weights``).
+        """
         return self.task_weights.clone()
 
     def _weighted_loss(self, losses: torch.Tensor, present: torch.Tensor) -> torch.Tensor:

@@ -35,6 +35,7 @@ def nash_bargaining_weights(
     Returns
     -------
     alpha : torch.Tensor of shape (n,), float64, on the CPU
+        The positive weights (zeros when every gradient is zero).
     """
     M = gram.detach().to(device="cpu", dtype=torch.float64)
     n = M.shape[0]

@@ -93,7 +93,13 @@ class UncertaintyWeighting(LossWeighting):
         )
 
     def weights(self) -> torch.Tensor:
-        """Per-task weights ``task_weights * c_t * exp(-s_t)`` (detached)."""
+        """Current per-task weights of the losses.
+
+        Returns
+        -------
+        weights : torch.Tensor of shape (n_tasks,)
+            ``task_weights * c_t * exp(-s_t)``, detached.
+        """
         return (self.task_weights * self.precision_factor * torch.exp(-self.log_variances)).detach()
 
     def _weighted_loss(self, losses: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
