@@ -25,7 +25,13 @@ _EAGER = {
     ],
 }
 _LAZY = {
-    # "sklearn_mtml.neural": ["MultiTaskNetRegressor", ...],  (torch: imported on access)
+    "sklearn_mtml.neural": [
+        "MultiModalClassifier",
+        "MultiModalRegressor",
+        "MultiTaskNet",
+        "MultiTaskNetClassifier",
+        "MultiTaskNetRegressor",
+    ],
 }
 
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}

@@ -170,6 +170,13 @@ class _BaseLateFusion:
 
     def _fit(self, data: TaskData):
         self._check_keys()
+        if self._classifier:
+            for name, classes in zip(data.layout.names, data.layout.classes):
+                if classes.dtype.kind == "f":
+                    raise ValueError(
+                        f"Unknown label type: task {name!r} has continuous targets; "
+                        f"{type(self).__name__} needs class labels (use a regressor)."
+                    )
         X = data.X
         mods = self.modalities_
         inputs = [_member_input(m, X) for m in mods]

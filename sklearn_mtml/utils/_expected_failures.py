@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 # {estimator class name: {check name: reason}}
-_CONTRACT_LABELS = {
-    "check_classifiers_regression_target": (
-        "the task contract (_targets.py) accepts float class labels (any finite values are "
-        "labels of a task), so a continuous target is not rejected as sklearn expects"
-    ),
-    "check_supervised_y_no_nan": (
-        "the task contract (_targets.py) encodes every non-missing value of a classification "
-        "task as a label, inf included"
-    ),
-}
+_FLOAT32_BATCHES = (
+    "float32 matrix products (oneDNN/BLAS blocking) differ with the batch's row count at "
+    "the 1e-7 level (measured: 1.3e-7 to 1.8e-7 absolute), the check's tolerance"
+)
 
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
-    "LateFusionClassifier": dict(_CONTRACT_LABELS),
+    "MultiModalClassifier": {"check_methods_subset_invariance": _FLOAT32_BATCHES},
+    "MultiModalRegressor": {"check_methods_subset_invariance": _FLOAT32_BATCHES},
 }
 
 
