@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
-from api_reference import write_api_reference  # noqa: E402
+from api_reference import write_api_reference, write_registries  # noqa: E402
 
 import sklearn_mtml  # noqa: E402
 
@@ -50,6 +50,7 @@ default_role = "literal"
 # The API page is derived from the package's public names: write it before autosummary
 # reads the sources.
 write_api_reference(HERE / "api.rst")
+write_registries(HERE / "user_guide" / "registries.inc")
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": True}
