@@ -6,6 +6,7 @@ import torch
 
 from sklearn_mtml.balancing import (
     FAMO,
+    IMTL,
     MGDA,
     WEIGHTINGS,
     AlignedMTL,
@@ -576,3 +577,20 @@ def test_losses_shape_checked():
         FixedWeighting(2).backward(torch.ones(2), [], torch.ones(3, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"shape \(2,\)"):
         PCGrad(2).backward(torch.ones(3), [], None)
+
+
+# -- IMTL -------------------------------------------------------------------------------------
+
+
+def test_imtl_equal_projections():
+    grads = torch.randn(4, 9, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    grads = grads * torch.tensor([[1.0], [20.0], [0.05], [3.0]], dtype=torch.float64)
+    imtl = IMTL(4)
+    d = imtl.combine_gradients(grads)
+    projections = (grads / grads.norm(dim=1, keepdim=True)) @ d
+    assert torch.allclose(projections, projections[0].expand(4), rtol=1e-8)
+    assert imtl.weights().sum().item() == pytest.approx(1.0)
+    assert torch.allclose(d, imtl.weights().to(d) @ grads)
+    # a task with a zero gradient is left out
+    with_zero = torch.cat([grads[:2], torch.zeros(1, 9, dtype=torch.float64)])
+    IMTL(3).combine_gradients(with_zero)

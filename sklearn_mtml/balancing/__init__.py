@@ -28,6 +28,7 @@ name               class                idea
 ``"cagrad"``       :class:`CAGrad`      mean gradient, worst task protected
 ``"nash_mtl"``     :class:`NashMTL`     Nash bargaining solution
 ``"aligned_mtl"``  :class:`AlignedMTL`  equal singular values of the gradient system
+``"imtl"``         :class:`IMTL`        equal projections on every task's direction
 =================  ===================  ============================================
 
 Write your own by subclassing :class:`LossWeighting` (override ``weights``) or
@@ -42,6 +43,7 @@ from ._dwa import DynamicWeightAverage
 from ._famo import FAMO
 from ._fixed import FixedWeighting
 from ._gradnorm import GradNorm
+from ._imtl import IMTL
 from ._mgda import MGDA
 from ._nash_mtl import NashMTL
 from ._pcgrad import PCGrad
@@ -68,4 +70,5 @@ __all__ = [
     "CAGrad",
     "NashMTL",
     "AlignedMTL",
+    "IMTL",
 ]

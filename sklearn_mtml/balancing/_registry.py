@@ -11,6 +11,7 @@ from ._dwa import DynamicWeightAverage
 from ._famo import FAMO
 from ._fixed import FixedWeighting
 from ._gradnorm import GradNorm
+from ._imtl import IMTL
 from ._mgda import MGDA
 from ._nash_mtl import NashMTL
 from ._pcgrad import PCGrad
@@ -30,6 +31,7 @@ WEIGHTINGS: dict[str, type[LossWeighting]] = {
     "nash_mtl": NashMTL,
     "aligned_mtl": AlignedMTL,
     "famo": FAMO,
+    "imtl": IMTL,
 }
 
 _TASK_TYPES = ("regression", "classification")
