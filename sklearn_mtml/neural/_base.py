@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -79,22 +80,36 @@ def _to_device(X: TensorInput, device, non_blocking: bool = False) -> TensorInpu
 
 
 class _TaskTensors(torch.utils.data.Dataset):
-    """Preloaded training data: inputs, encoded targets (0 where missing) and label mask."""
+    """Preloaded training data: inputs and encoded targets.
 
-    def __init__(self, X: TensorInput, Y: torch.Tensor, mask: torch.Tensor) -> None:
-        self.X, self.Y, self.mask = X, Y, mask
+    ``targets`` is ``(Y, mask)`` for wide data (``(n, n_tasks)`` each; targets 0 where
+    missing) or ``(y, task, mask)`` for long data (``(n,)`` each: the row's target, its
+    task position and whether the label is observed).
+    """
+
+    def __init__(self, X: TensorInput, targets: tuple[torch.Tensor, ...]) -> None:
+        self.X, self.targets = X, tuple(targets)
 
     def __len__(self) -> int:
-        return len(self.Y)
+        return len(self.targets[0])
+
+    @property
+    def mask(self) -> torch.Tensor:
+        return self.targets[-1]
+
+    def observed_per_task(self, n_tasks: int) -> torch.Tensor:
+        if len(self.targets) == 2:
+            return self.mask.sum(0)
+        return torch.zeros(n_tasks).index_add_(0, self.targets[1].cpu(), self.mask.cpu())
 
     def __getitem__(self, i):  # per-sample access, only for users' own iterators
-        return _take(self.X, i), (self.Y[i], self.mask[i])
+        return _take(self.X, i), tuple(t[i] for t in self.targets)
 
     def subset(self, index) -> _TaskTensors:
-        return _TaskTensors(_take(self.X, index), self.Y[index], self.mask[index])
+        return _TaskTensors(_take(self.X, index), tuple(t[index] for t in self.targets))
 
     def to(self, device) -> _TaskTensors:
-        return _TaskTensors(_to_device(self.X, device), self.Y.to(device), self.mask.to(device))
+        return _TaskTensors(_to_device(self.X, device), tuple(t.to(device) for t in self.targets))
 
 
 class _TensorBatches:
@@ -117,11 +132,11 @@ class _TensorBatches:
         data = self.data
         n = len(data)
         if self.shuffle and n > 1:
-            order = torch.randperm(n, generator=self.generator).to(data.Y.device)
+            order = torch.randperm(n, generator=self.generator).to(data.mask.device)
             data = data.subset(order)
         for start in range(0, n, self.batch_size):
             rows = slice(start, start + self.batch_size)
-            yield _take(data.X, rows), (data.Y[rows], data.mask[rows])
+            yield _take(data.X, rows), tuple(t[rows] for t in data.targets)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -138,10 +153,12 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 class MaskedTaskLoss(nn.Module):
     """Per-task masked mean losses, plus the task-balancing method that combines them.
 
-    ``forward(outputs, Y, mask)`` returns ``(losses, counts)``, both of shape
-    ``(n_tasks,)``: the mean loss of each task over the rows where its label is observed,
-    and the number of those rows. A missing label contributes nothing to any task (its
-    target is a placeholder multiplied by a zero mask), so it sends no gradient anywhere.
+    ``forward(outputs, Y, mask)`` (wide: ``(batch, n_tasks)`` targets and mask) or
+    ``forward(outputs, y, task, mask)`` (long: each row's target, task position and mask,
+    ``(batch,)`` each) returns ``(losses, counts)``, both of shape ``(n_tasks,)``: the mean
+    loss of each task over the rows where its label is observed, and the number of those
+    rows. A missing label contributes nothing to any task (its target is a placeholder
+    multiplied by a zero mask), so it sends no gradient anywhere.
 
     Parameters
     ----------
@@ -195,10 +212,20 @@ class MaskedTaskLoss(nn.Module):
         order = reg + self.cls
         self.register_buffer("restore", torch.tensor(np.argsort(order), dtype=torch.long),
                              persistent=False)
+        # Long format: row-wise gather of each row's own task outputs.
+        width = max(self.out_sizes)
+        self.register_buffer("offsets", torch.tensor(offsets[:-1], dtype=torch.long),
+                             persistent=False)
+        self.register_buffer("sizes", torch.tensor(self.out_sizes, dtype=torch.long),
+                             persistent=False)
+        self.register_buffer("columns", torch.arange(width), persistent=False)
 
-    def forward(self, outputs, Y: torch.Tensor, mask: torch.Tensor):
+    def forward(self, outputs, *targets: torch.Tensor):
         if isinstance(outputs, list | tuple):
             outputs = torch.cat([o.reshape(len(o), -1) for o in outputs], dim=1)
+        if len(targets) == 3:
+            return self._long(outputs, *targets)
+        Y, mask = targets
         counts = mask.sum(0)
         denominators = counts.clamp(min=1.0)
         if self.all_regression:
@@ -218,6 +245,24 @@ class MaskedTaskLoss(nn.Module):
             parts.append(torch.stack(per_task))
         losses = torch.cat(parts) if len(parts) > 1 else parts[0]
         return losses.index_select(0, self.restore), counts
+
+    def _long(self, outputs, y, task, mask):
+        """Long format: only each row's own task output enters the loss."""
+        n_tasks = len(self.out_sizes)
+        start = self.offsets.index_select(0, task)
+        if self.all_regression:
+            pred = outputs.gather(1, start.unsqueeze(1)).squeeze(1)
+            per_row = self.regression_loss(pred, y)
+        else:  # one task type in long format: classification with per-task label sets
+            cols = (start.unsqueeze(1) + self.columns).clamp(max=outputs.shape[1] - 1)
+            logits = outputs.gather(1, cols)
+            valid = self.columns < self.sizes.index_select(0, task).unsqueeze(1)
+            logits = logits.masked_fill(~valid, float("-inf"))
+            per_row = self.classification_loss(logits, y.long())
+        per_row = torch.where(mask > 0, per_row, torch.zeros_like(per_row))
+        sums = per_row.new_zeros(n_tasks).index_add(0, task, per_row)
+        counts = mask.new_zeros(n_tasks).index_add(0, task, mask)
+        return sums / counts.clamp(min=1.0), counts
 
 
 # ----------------------------------------------------------------------------- skorch net
@@ -295,9 +340,9 @@ class _MultiTaskNeuralNet(NeuralNet):
         return self.module_(x, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
-        Xi, (Yi, Mi) = batch
+        Xi, targets = batch
         y_pred = self.infer(Xi, **fit_params)
-        losses, counts = self.criterion_(y_pred, Yi, Mi)
+        losses, counts = self.criterion_(y_pred, *targets)
         total = self.criterion_.weighting.backward(losses, self._shared_parameters, counts > 0)
         return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
                 "task_counts": counts}
@@ -314,10 +359,10 @@ class _MultiTaskNeuralNet(NeuralNet):
         return step
 
     def validation_step(self, batch, **fit_params):
-        Xi, (Yi, Mi) = batch
+        Xi, targets = batch
         with torch.no_grad():
             y_pred = self.infer(Xi, **fit_params)
-            losses, counts = self.criterion_(y_pred, Yi, Mi)
+            losses, counts = self.criterion_(y_pred, *targets)
         return {"loss": self._summary(losses, counts), "y_pred": y_pred,
                 "task_losses": losses, "task_counts": counts}
 
@@ -367,146 +412,6 @@ class _MultiTaskNeuralNet(NeuralNet):
                 "stronger weight_decay, or standardised features."
             )
 
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        self.bar_.set_postfix(
-            {k: f"{row[k]:.4g}" for k in ("train_loss", "valid_loss") if k in row}
-        )
-        self.bar_.update(1)
-
-    def on_train_end(self, net, **kwargs):
-        self.bar_.close()
-
-
-class _MultiTaskNeuralNet(NeuralNet):
-    """skorch ``NeuralNet`` with a multi-task training step over preloaded tensors.
-
-    Overrides only skorch's small hooks: ``get_split_datasets`` (the estimator splits),
-    ``get_iterator`` (slices of preloaded tensors), ``infer`` (the module takes the batch
-    input whole: a tensor or a dict), ``train_step``/``train_step_single`` (per-task losses,
-    balancing ``backward``), ``validation_step``, ``run_single_epoch`` (epoch-level
-    per-task losses, one device sync per epoch, divergence check),
-    ``on_epoch_end`` (balancing weights) and ``initialize_optimizer`` (parameter groups).
-    """
-
-    # Set by the estimator before training (plain attributes, not skorch parameters).
-    _valid_data: _TaskTensors | None = None
-    _generator: torch.Generator | None = None
-    _shared_parameters: list = []
-    _task_names: list = []
-    _observed: list = []
-    _summary_weights: torch.Tensor | None = None
-    _grad_callbacks: bool = True
-
-    def get_default_callbacks(self):
-        callbacks = [("epoch_timer", EpochTimer())]
-        if self.verbose >= 2:
-            callbacks.append(("print_log", PrintLog(keys_ignored=_HISTORY_LISTS)))
-        return callbacks
-
-    def initialize_optimizer(self, *args, **kwargs):
-        groups = [{"params": [p for p in self.module_.parameters() if p.requires_grad]}]
-        # Balancing parameters (uncertainty log-variances, ...) are not weight-decayed.
-        extra = [p for p in self.criterion_.parameters() if p.requires_grad]
-        if extra:
-            groups.append({"params": extra, "weight_decay": 0.0})
-        options = self.get_params_for("optimizer")
-        options.setdefault("lr", self.lr)
-        self.optimizer_ = self.optimizer(groups, **options)
-        overridden = [cb for _, cb in getattr(self, "callbacks_", [])
-                      if type(cb).on_grad_computed is not Callback.on_grad_computed]
-        self._grad_callbacks = bool(overridden)
-        return self
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        return X, self._valid_data
-
-    def get_iterator(self, dataset, training=False):
-        if isinstance(dataset, _TaskTensors):
-            return _TensorBatches(dataset, self.batch_size, training, self._generator)
-        return super().get_iterator(dataset, training)
-
-    def infer(self, x, **fit_params):
-        return self.module_(x, **fit_params)
-
-    def train_step_single(self, batch, **fit_params):
-        Xi, (Yi, Mi) = batch
-        y_pred = self.infer(Xi, **fit_params)
-        losses, counts = self.criterion_(y_pred, Yi, Mi)
-        total = self.criterion_.weighting.backward(losses, self._shared_parameters, counts > 0)
-        return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
-                "task_counts": counts}
-
-    def train_step(self, batch, **fit_params):
-        if isinstance(self.optimizer_, torch.optim.LBFGS):  # needs a re-evaluating closure
-            return super().train_step(batch, **fit_params)
-        self._zero_grad_optimizer()
-        step = self.train_step_single(batch, **fit_params)
-        if self._grad_callbacks:
-            self.notify("on_grad_computed", named_parameters=list(
-                self.get_all_learnable_params()), batch=batch, training=True)
-        self._step_optimizer(None)
-        return step
-
-    def validation_step(self, batch, **fit_params):
-        Xi, (Yi, Mi) = batch
-        with torch.no_grad():
-            y_pred = self.infer(Xi, **fit_params)
-            losses, counts = self.criterion_(y_pred, Yi, Mi)
-        return {"loss": self._summary(losses, counts), "y_pred": y_pred,
-                "task_losses": losses, "task_counts": counts}
-
-    def _summary(self, task_means: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-        """Task-weighted mean of the observed tasks' losses (what early stopping watches)."""
-        w = self._summary_weights.to(task_means.device) * (counts > 0)
-        return (w * torch.nan_to_num(task_means)).sum() / w.sum().clamp(min=1e-12)
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if iterator is None:
-            return
-        self._set_training(training)
-        n_tasks = len(self._task_names)
-        device = self.criterion_.restore.device
-        sums = torch.zeros(n_tasks, device=device)
-        seen = torch.zeros(n_tasks, device=device)
-        totals = []
-        batch_count = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            sums += step["task_losses"] * step["task_counts"]
-            seen += step["task_counts"]
-            totals.append(step["loss"].detach())
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        task_means = sums / seen
-        # One device synchronisation per epoch, not per batch.
-        summary = float(self._summary(task_means, seen))
-        means = task_means.tolist()
-        objective = float(torch.stack(totals).mean()) if totals else float("nan")
-        if training:
-            self._check_finite(means, objective)
-            self.history.record("train_objective", objective)
-        self.history.record(prefix + "_loss", summary)
-        self.history.record(prefix + "_task_losses", means)
-        self.history.record(prefix + "_batch_count", batch_count)
-
-    def _check_finite(self, means, objective):
-        epoch = len(self.history)
-        for name, value in zip(self._task_names, means):
-            if not (np.isfinite(value) or np.isnan(value) and value != value and False):
-                if np.isnan(value) and not np.isfinite(value) and self._task_seen(name):
-                    pass
-        bad = [(n, v) for n, v in zip(self._task_names, means)
-               if np.isinf(v) or (np.isnan(v) and n in self._observed_tasks)]
-        if bad or not np.isfinite(objective):
-            what = (f"the loss of task {bad[0][0]!r} became {bad[0][1]}" if bad
-                    else f"the balanced training objective became {objective}")
-            raise ValueError(
-                f"Training diverged at epoch {epoch}: {what}. Try a smaller lr, "
-                "stronger weight_decay, or standardised features."
-            )
-
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         weighting = self.criterion_.weighting
         train_means = np.asarray(self.history[-1, "train_task_losses"], dtype=np.float64)
@@ -526,6 +431,21 @@ def _local_torch_rng(seed: int, device: torch.device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def _with_classes(layout: TaskLayout, classes) -> TaskLayout:
+    """``layout`` with the label sets given to ``partial_fit(classes=...)``."""
+    if layout.y_1d or layout.long:
+        given = [classes] * layout.n_tasks
+    else:
+        given = list(classes)
+        if len(given) != layout.n_tasks:
+            raise ValueError(
+                f"classes has {len(given)} entries but there are {layout.n_tasks} tasks."
+            )
+    new = tuple(None if kind == REGRESSION else np.unique(np.asarray(c))
+                for c, kind in zip(given, layout.task_types))
+    return dataclasses.replace(layout, classes=new)
 
 
 def _as_sizes(value, name: str) -> tuple[int, ...]:
@@ -805,7 +725,7 @@ class BaseMultiTaskNet:
             if not reuse:
                 self._fit_target_scaling(data)
             train, valid = self._split(
-                _TaskTensors(X_t, *self._encode_targets(data)), data, seed,
+                _TaskTensors(X_t, self._encode_targets(data)), data, seed,
                 validate=self.early_stopping and not partial,
             )
             if not reuse:
@@ -880,7 +800,8 @@ class BaseMultiTaskNet:
 
     def _train(self, train: _TaskTensors, valid, device, seed: int, epochs: int) -> None:
         net = self.net_
-        net._observed = [seen > 0 for seen in train.mask.sum(0).tolist()]
+        net._observed = [seen > 0 for seen in
+                         train.observed_per_task(len(net._task_names)).tolist()]
         net._valid_data = None if valid is None else valid.to(device)
         net._generator = torch.Generator().manual_seed(seed)
         try:
@@ -931,17 +852,38 @@ class BaseMultiTaskNet:
 
     def _fit_target_scaling(self, data: TaskData) -> None:
         """Standardise regression targets per task (undone at predict time)."""
-        n_tasks = data.Y.shape[1]
+        n_tasks = data.layout.n_tasks
         mean, scale = np.zeros(n_tasks), np.ones(n_tasks)
-        for t, kind in enumerate(data.layout.task_types):
-            if kind == REGRESSION:
-                values = data.Y[data.mask[:, t], t]
-                mean[t] = values.mean()
-                std = values.std()
-                scale[t] = std if std > 1e-12 * max(1.0, abs(mean[t])) else 1.0
+        regression = np.array([k == REGRESSION for k in data.layout.task_types])
+        if regression.any():
+            if data.task_index is not None:
+                observed = ~np.isnan(data.y_long)
+                index, values = data.task_index[observed], data.y_long[observed]
+                counts = np.maximum(np.bincount(index, minlength=n_tasks), 1)
+                mean = np.bincount(index, values, minlength=n_tasks) / counts
+                var = np.bincount(index, (values - mean[index]) ** 2, minlength=n_tasks) / counts
+            else:
+                observed = data.mask
+                counts = np.maximum(observed.sum(0), 1)
+                filled = np.where(observed, data.Y, 0.0)
+                mean = filled.sum(0) / counts
+                var = (np.where(observed, data.Y - mean, 0.0) ** 2).sum(0) / counts
+            std = np.sqrt(var)
+            ok = std > 1e-12 * np.maximum(1.0, np.abs(mean))
+            scale = np.where(regression & ok, std, 1.0)
+            mean = np.where(regression, mean, 0.0)
         self._target_mean_, self._target_scale_ = mean, scale
 
-    def _encode_targets(self, data: TaskData):
+    def _encode_targets(self, data: TaskData) -> tuple[torch.Tensor, ...]:
+        """Targets as tensors: ``(Y, mask)`` (wide) or ``(y, task, mask)`` (long)."""
+        if data.task_index is not None:
+            observed = ~np.isnan(data.y_long)
+            index = data.task_index
+            y = np.where(observed, (data.y_long - self._target_mean_[index])
+                         / self._target_scale_[index], 0.0)
+            return (torch.tensor(y, dtype=torch.float32),
+                    torch.tensor(index, dtype=torch.long),
+                    torch.tensor(observed, dtype=torch.float32))
         Y = np.where(data.mask, (data.Y - self._target_mean_) / self._target_scale_, 0.0)
         return (torch.tensor(Y, dtype=torch.float32),
                 torch.tensor(data.mask, dtype=torch.float32))
@@ -1050,59 +992,50 @@ class BaseMultiTaskNet:
         return self
 
     def _align_targets(self, data: TaskData, previous: TaskLayout | None, classes):
-        """Express a partial_fit batch in the label/task coding of the first call."""
-        import dataclasses
-
+        """Express a partial_fit batch in the task / label coding of the first call."""
         layout = data.layout
         if previous is None and classes is None:
             return data
-        if previous is None:
-            given = [classes] if layout.y_1d or layout.long else list(classes)
-            if layout.long:
-                given = given * layout.n_tasks
-            new_classes = []
-            for c, kind in zip(given if len(given) == layout.n_tasks else [None] * 0,
-                               layout.task_types):
-                new_classes.append(None if kind == REGRESSION else np.unique(np.asarray(c)))
-            if len(new_classes) != layout.n_tasks:
-                raise ValueError(f"classes must give one label array per task "
-                                 f"({layout.n_tasks}).")
-            target = dataclasses.replace(layout, classes=tuple(new_classes))
-        else:
-            target = previous
-        position = {n: i for i, n in enumerate(target.names)}
-        unknown = [n for n in layout.names if n not in position]
-        if unknown or (not layout.long and len(layout.names) != len(target.names)):
+        target = previous if previous is not None else _with_classes(layout, classes)
+        position = {name: j for j, name in enumerate(target.names)}
+        unknown = [name for name in layout.names if name not in position]
+        if unknown or (not layout.long and list(layout.names) != list(target.names)):
             raise ValueError(
                 f"partial_fit got tasks {unknown or list(layout.names)} that differ from the "
                 f"first call's {list(target.names)}."
             )
-        Y = np.full((len(data.Y), target.n_tasks), np.nan)
-        for t, name in enumerate(layout.names):
-            j = position[name]
-            column = data.Y[:, t]
-            if layout.classes[t] is not None:
-                labels = layout.classes[t]
-                known = target.classes[j]
-                codes = np.searchsorted(known, labels)
-                codes = np.clip(codes, 0, len(known) - 1)
-                if len(labels) and not np.all(known[codes] == labels):
-                    missing = [v for v in labels if v not in set(known.tolist())]
-                    raise ValueError(
-                        f"Task {name!r} has labels {missing} not among its classes "
-                        f"{known.tolist()}."
-                    )
-                observed = ~np.isnan(column)
-                column = column.copy()
-                column[observed] = codes[column[observed].astype(int)]
-            Y[:, j] = column
-        task_index = None
-        if data.task_index is not None:
-            task_index = np.array([position[layout.names[t]] for t in data.task_index])
+
+        def recode(t: int, j: int, values: np.ndarray) -> np.ndarray:
+            labels, known = layout.classes[t], target.classes[j]
+            if labels is None:
+                return values
+            inside = np.isin(labels, known)
+            if not inside.all():
+                raise ValueError(
+                    f"Task {layout.names[t]!r} has labels {list(labels[~inside])} not among "
+                    f"its classes {list(known)} (pass every label with `classes`)."
+                )
+            codes = np.searchsorted(known, labels)
+            out = values.copy()
+            observed = ~np.isnan(values)
+            out[observed] = codes[values[observed].astype(np.intp)]
+            return out
+
+        if layout.long:
+            task_map = np.array([position[name] for name in layout.names], dtype=np.intp)
+            y_long = data.y_long.copy()
+            for t in range(layout.n_tasks):
+                rows = data.task_index == t
+                y_long[rows] = recode(t, task_map[t], data.y_long[rows])
+            aligned = TaskData(X=data.X, layout=target, task_index=task_map[data.task_index],
+                               y_long=y_long)
+        else:
+            Y = np.column_stack([recode(t, t, data.Y[:, t]) for t in range(layout.n_tasks)])
+            aligned = TaskData(X=data.X, layout=target, _Y=Y)
         self._task_layout = target
         self.task_names_ = target.names
         self.n_tasks_ = target.n_tasks
-        return TaskData(X=data.X, Y=Y, mask=~np.isnan(Y), task_index=task_index, layout=target)
+        return aligned
 
     # ------------------------------------------------------------------ predict
     def _forward_numpy(self, X) -> np.ndarray:
