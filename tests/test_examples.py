@@ -2,7 +2,9 @@
 
 The documentation build executes the examples in full; this test keeps them working in CI
 without building the docs. Each script runs in a fresh interpreter with
-``SKLEARN_MTML_QUICK=1`` (the examples shrink their data and grids) and the Agg backend.
+``SKLEARN_MTML_QUICK=1`` (the examples shrink their data and grids), the Agg backend and
+one thread for torch / BLAS (the test workers already run in parallel; oversubscribed torch
+threads make small networks many times slower).
 An example whose optional dependency is missing is skipped, naming the module.
 """
 
@@ -23,7 +25,15 @@ _MISSING = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs(path, tmp_path):
-    env = dict(os.environ, SKLEARN_MTML_QUICK="1", MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    env = dict(
+        os.environ,
+        SKLEARN_MTML_QUICK="1",
+        MPLBACKEND="Agg",
+        PYTHONHASHSEED="0",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+    )
     proc = subprocess.run(
         [sys.executable, str(path)],
         cwd=tmp_path,  # examples must not depend on (or litter) the working directory
