@@ -52,7 +52,7 @@ def _with_missing(Y, seed=1, frac=0.25):
 
 
 # ----------------------------------------------------------------------------- MultiTaskRidge
-def _brute_force_mtl_ridge(X, Y, alpha, shared_alpha):
+def _brute_force_mtl_ridge(X, Y, alpha, shared_alpha, intercept_alpha=None):
     """Dense solve of the augmented system ``[shared | task blocks]`` with intercepts.
 
     Parameters are ``theta = (w0, b0, v_1, c_1, ..., v_T, c_T)``; each observed (i, t) is one
@@ -73,7 +73,9 @@ def _brute_force_mtl_ridge(X, Y, alpha, shared_alpha):
             rows.append(phi)
             targets.append(Y[i, t])
     Phi, y = np.array(rows), np.array(targets)
-    penalty = np.concatenate([np.full(p, shared_alpha), [0.0], np.full(q * n_tasks, alpha)])
+    c_penalty = alpha if intercept_alpha is None else intercept_alpha
+    task_penalty = np.append(np.full(p, alpha), c_penalty)
+    penalty = np.concatenate([np.full(p, shared_alpha), [0.0], np.tile(task_penalty, n_tasks)])
     theta = np.linalg.solve(Phi.T @ Phi + np.diag(penalty), Phi.T @ y)
     shared = theta[:q]
     task = theta[q:].reshape(n_tasks, q) + shared
@@ -81,12 +83,14 @@ def _brute_force_mtl_ridge(X, Y, alpha, shared_alpha):
 
 
 @pytest.mark.parametrize("missing", [False, True])
-def test_ridge_matches_brute_force_augmented_system(missing):
+@pytest.mark.parametrize("intercept_alpha", [None, 0.05])
+def test_ridge_matches_brute_force_augmented_system(missing, intercept_alpha):
     X, Y = _problem()
     if missing:
         Y = _with_missing(Y)
-    model = MultiTaskRidge(alpha=2.0, shared_alpha=0.7).fit(X, Y)
-    shared, task = _brute_force_mtl_ridge(X, Y, 2.0, 0.7)
+    model = MultiTaskRidge(alpha=2.0, shared_alpha=0.7, intercept_alpha=intercept_alpha)
+    model.fit(X, Y)
+    shared, task = _brute_force_mtl_ridge(X, Y, 2.0, 0.7, intercept_alpha)
     assert_allclose(model.shared_coef_, shared[:-1], rtol=1e-8, atol=1e-10)
     assert_allclose(model.shared_intercept_, shared[-1], rtol=1e-8, atol=1e-10)
     assert_allclose(model.coef_, task[:, :-1], rtol=1e-8, atol=1e-10)
@@ -307,24 +311,30 @@ def test_shared_pca_is_pca_then_ridge_per_task(whiten):
 
 
 # ----------------------------------------------------------------------------- RidgeCV
-def test_ridge_cv_leave_one_out_matches_refitting():
+@pytest.mark.parametrize("intercept_alphas", [None, [0.2, 5.0]])
+def test_ridge_cv_leave_one_out_matches_refitting(intercept_alphas):
     X, Y = _problem(n=12, p=2, n_tasks=3, seed=13)
     Y = _with_missing(Y, frac=0.2)
     X_long, y_long = _to_long(X, Y)
     alphas, shared_alphas = [0.3, 3.0], [0.1, 10.0]
-    cv = MultiTaskRidgeCV(alphas=alphas, shared_alphas=shared_alphas).fit(X, Y)
-    for i, alpha in enumerate(alphas):
-        for j, shared_alpha in enumerate(shared_alphas):
-            errors = []
-            for k in range(len(y_long)):  # refit without observation k, predict it
-                keep = np.arange(len(y_long)) != k
-                model = MultiTaskRidge(alpha=alpha, shared_alpha=shared_alpha, task_column=0)
-                model.fit(X_long[keep], y_long[keep])
-                errors.append(y_long[k] - model.predict(X_long[k : k + 1])[0])
-            assert_allclose(cv.cv_mse_[i, j], np.mean(np.square(errors)), rtol=1e-8)
-    i, j = np.unravel_index(np.argmin(cv.cv_mse_), cv.cv_mse_.shape)
+    cv = MultiTaskRidgeCV(alphas=alphas, shared_alphas=shared_alphas,
+                          intercept_alphas=intercept_alphas).fit(X, Y)
+    mse = cv.cv_mse_ if intercept_alphas else cv.cv_mse_[:, :, None]
+    for (i, j, k), value in np.ndenumerate(mse):
+        params = {"alpha": alphas[i], "shared_alpha": shared_alphas[j],
+                  "intercept_alpha": intercept_alphas[k] if intercept_alphas else None}
+        errors = []
+        for row in range(len(y_long)):  # refit without observation `row`, predict it
+            keep = np.arange(len(y_long)) != row
+            model = MultiTaskRidge(**params, task_column=0).fit(X_long[keep], y_long[keep])
+            errors.append(y_long[row] - model.predict(X_long[row : row + 1])[0])
+        assert_allclose(value, np.mean(np.square(errors)), rtol=1e-8)
+    i, j, k = np.unravel_index(np.argmin(mse), mse.shape)
     assert (cv.alpha_, cv.shared_alpha_) == (alphas[i], shared_alphas[j])
-    refit = MultiTaskRidge(alpha=cv.alpha_, shared_alpha=cv.shared_alpha_).fit(X, Y)
+    best_intercept = intercept_alphas[k] if intercept_alphas else alphas[i]
+    assert cv.intercept_alpha_ == best_intercept
+    refit = MultiTaskRidge(alpha=cv.alpha_, shared_alpha=cv.shared_alpha_,
+                           intercept_alpha=cv.intercept_alpha_).fit(X, Y)
     assert_allclose(cv.coef_, refit.coef_, rtol=1e-8, atol=1e-10)
     assert_allclose(cv.intercept_, refit.intercept_, rtol=1e-8, atol=1e-10)
 
@@ -340,3 +350,29 @@ def test_ridge_cv_prefers_pooling_for_identical_tasks_and_not_for_unrelated_ones
     unrelated = np.einsum("nd,nd->n", X, 3 * rng.normal(size=(10, 4))[task])
     unrelated += 0.1 * rng.normal(size=300)
     assert MultiTaskRidgeCV(**grid, task_column=0).fit(X_long, unrelated).alpha_ <= 1.0
+
+
+# ----------------------------------------------------------------------------- intercepts
+def test_penalized_intercepts_kkt_from_explicit_residuals():
+    """Task intercepts b_0 + c_t: b_0 free, the c_t one more L2,1 group; checked by KKT."""
+    X, Y = _problem(n=50, p=4, n_tasks=4, seed=15)
+    Y = _with_missing(Y) + 20.0  # a large common offset must go to b_0
+    alpha = 0.05
+    model = MultiTaskL21Regressor(alpha=alpha, penalize_intercepts=True, tol=1e-12,
+                                  max_iter=100000).fit(X, Y)
+    # -gradient of the loss in (w_t, c_t), from explicit residuals with design [x, 1].
+    grad = np.zeros((4, 5))
+    for t in range(4):
+        rows = ~np.isnan(Y[:, t])
+        resid = Y[rows, t] - X[rows] @ model.coef_[t] - model.intercept_[t]
+        grad[t] = np.append(X[rows].T @ resid, resid.sum()) / X.shape[0]
+    assert abs(grad[:, -1].sum()) < 1e-10  # b_0 is unpenalised: residuals sum to zero
+    # Hence c is parallel to a zero-sum vector: b_0 is the mean intercept.
+    W = np.column_stack([model.coef_, model.intercept_ - model.intercept_.mean()])
+    assert np.linalg.norm(W[:, -1]) > 1e-3  # the test problem has distinct intercepts
+    for j in range(5):
+        norm = np.linalg.norm(W[:, j])
+        if norm > 1e-10:
+            assert_allclose(grad[:, j], alpha * W[:, j] / norm, atol=1e-7)
+        else:
+            assert np.linalg.norm(grad[:, j]) <= alpha + 1e-9

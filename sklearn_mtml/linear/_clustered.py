@@ -72,7 +72,7 @@ class ClusteredMultiTaskRegressor(ProximalMultiTaskRegressor):
     singular vectors of ``W``), which leaves a smooth convex function of ``W`` minimised by
     accelerated gradient descent. ``n_clusters`` equal to the number of tasks forces
     ``M = I``: independent ridge regressions with penalty ``ridge_alpha * ||w_t||^2``.
-    Task intercepts are not penalised.
+    Task intercepts are free unless ``penalize_intercepts``.
 
     Parameters
     ----------
@@ -83,11 +83,18 @@ class ClusteredMultiTaskRegressor(ProximalMultiTaskRegressor):
     ridge_alpha : float, default=0.01
         Strength of the ridge part (MALSAR's ``rho2``). Must be > 0.
     fit_intercept : bool, default=True
-        Fit an unpenalised intercept per task.
+        Fit an intercept per task.
+    penalize_intercepts : bool, default=False
+        With ``fit_intercept``: write each task intercept as ``b_0 + c_t`` with ``b_0``
+        unpenalised and the deviations ``c_t`` joining ``coef_`` as one more column (the
+        weights of a constant feature) under the same penalty, as a bias feature does in
+        MALSAR and as :class:`MultiTaskRidge` does. Small tasks then borrow their intercept
+        from the others instead of fitting it alone. ``False``: free task intercepts.
     max_iter : int, default=1000
         Maximum number of accelerated gradient iterations.
     tol : float, default=1e-5
-        Stop when no coefficient changes by more than ``tol`` times the largest one.
+        Stop when the proximal-gradient mapping (the optimality residual, in gradient
+        units) falls below ``tol`` times its value at the start (``coef_ = 0``).
     task_column : int, str or None, default=None
         Long format: the column of ``X`` that holds each row's task id (a name for
         DataFrames, a position for arrays). It is not used as a feature.
@@ -155,6 +162,7 @@ class ClusteredMultiTaskRegressor(ProximalMultiTaskRegressor):
         alpha=0.1,
         ridge_alpha=0.01,
         fit_intercept=True,
+        penalize_intercepts=False,
         max_iter=1000,
         tol=1e-5,
         task_column=None,
@@ -163,6 +171,7 @@ class ClusteredMultiTaskRegressor(ProximalMultiTaskRegressor):
         self.alpha = alpha
         self.ridge_alpha = ridge_alpha
         self.fit_intercept = fit_intercept
+        self.penalize_intercepts = penalize_intercepts
         self.max_iter = max_iter
         self.tol = tol
         self.task_column = task_column
@@ -186,8 +195,8 @@ class ClusteredMultiTaskRegressor(ProximalMultiTaskRegressor):
 
     def _fit(self, data):
         super()._fit(data)
-        eta, _, k = self._penalty_terms(self.coef_.shape[0])
-        _, _, V, m = cluster_penalty(self.coef_, eta, k)
+        eta, _, k = self._penalty_terms(self._weights.shape[0])
+        _, _, V, m = cluster_penalty(self._weights, eta, k)
         self.cluster_matrix_ = (V * m) @ V.T
         self.task_clusters_ = self._hard_clusters(V, m, k)
         return self

@@ -163,6 +163,64 @@ class CenteredTaskStats:
         """The optimal task intercepts for weights ``W``."""
         return self.y_mean - np.sum(self.x_mean * W, axis=1)
 
+    def split(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(coef, intercept)`` of the model with weights ``W``."""
+        return W, self.intercept(W)
+
+
+@dataclass
+class SharedInterceptTaskStats:
+    """Least-squares statistics for task intercepts that share an unpenalised mean.
+
+    The task intercepts are ``b_t = b_0 + c_t``: ``b_0`` is unpenalised and eliminated
+    exactly, the deviations ``c_t`` are the last column of the weight matrix ``W`` (the
+    weights of a constant feature), so a structural penalty on ``W`` covers them too, as a
+    bias feature does in MALSAR and as :class:`MultiTaskRidge` treats task intercepts. With
+    ``y`` centred on its pooled mean, ``b_0 = ybar - sum_t g_t . w_t / N`` (``g_t`` the sums
+    of ``[x, 1]`` over task ``t``, ``N`` the number of labels) and the loss is
+    ``1/(2n) [sum_t (w_t' G_t w_t - 2 r_t' w_t + yy_t) - (sum_t g_t . w_t)^2 / N]``.
+    """
+
+    G: np.ndarray
+    r: np.ndarray
+    yy: np.ndarray
+    y_mean: float
+    n_samples: int
+
+    @property
+    def g(self) -> np.ndarray:
+        return self.G[:, :, -1]
+
+    def loss_grad(self, W: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss (``b_0`` eliminated) and its gradient at ``W``."""
+        GW = np.einsum("tij,tj->ti", self.G, W)
+        N = self.G[:, -1, -1].sum()
+        shift = np.sum(self.g * W)
+        value = np.sum(np.sum(W * GW, axis=1) - 2 * np.sum(self.r * W, axis=1) + self.yy)
+        value = (value - shift * shift / N) / (2 * self.n_samples)
+        return float(value), (GW - self.r - (shift / N) * self.g) / self.n_samples
+
+    def loss(self, W: np.ndarray) -> float:
+        return self.loss_grad(W)[0]
+
+    def lipschitz(self) -> float:
+        """An upper bound of the Lipschitz constant (the rank-one term only lowers it)."""
+        return float(np.linalg.eigvalsh(self.G)[:, -1].max()) / self.n_samples
+
+    def split(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(coef, intercept)``: features' weights and ``b_0 + c_t``."""
+        b0 = self.y_mean - np.sum(self.g * W) / self.G[:, -1, -1].sum()
+        return W[:, :-1], b0 + W[:, -1]
+
+
+def shared_intercept_task_stats(data: TaskData) -> SharedInterceptTaskStats:
+    """Statistics of ``[X, 1]`` with ``y`` centred on its pooled mean (see the class)."""
+    G, r, counts = task_gram(data.X, data, intercept=True)
+    y_mean = float(r[:, -1].sum() / counts.sum())
+    r = r - y_mean * G[:, :, -1]
+    yy = _centered_sum_of_squares(data, np.full(len(counts), y_mean))
+    return SharedInterceptTaskStats(G, r, yy, y_mean, data.X.shape[0])
+
 
 def _centered_sum_of_squares(data: TaskData, y_mean: np.ndarray) -> np.ndarray:
     """Per-task ``sum (y_i - y_mean_t)^2`` over the observed labels (long format per row)."""

@@ -21,7 +21,8 @@ class MultiTaskL21Regressor(ProximalMultiTaskRegressor):
     all tasks: a feature is used by every task or by none. With a full wide ``y`` this is
     exactly :class:`sklearn.linear_model.MultiTaskLasso`; unlike it, tasks may have missing
     labels (``NaN``) or their own samples (long format, ``task_column``). Task intercepts
-    are not penalised. Solved by accelerated proximal gradient (FISTA) with group
+    are free unless ``penalize_intercepts`` (then the intercept deviations are one more
+    group). Solved by accelerated proximal gradient (FISTA) with group
     soft-thresholding.
 
     Parameters
@@ -29,11 +30,18 @@ class MultiTaskL21Regressor(ProximalMultiTaskRegressor):
     alpha : float, default=1.0
         Strength of the L2,1 penalty; ``alpha = 0`` is independent least squares.
     fit_intercept : bool, default=True
-        Fit an unpenalised intercept per task.
+        Fit an intercept per task.
+    penalize_intercepts : bool, default=False
+        With ``fit_intercept``: write each task intercept as ``b_0 + c_t`` with ``b_0``
+        unpenalised and the deviations ``c_t`` joining ``coef_`` as one more column (the
+        weights of a constant feature) under the same penalty, as a bias feature does in
+        MALSAR and as :class:`MultiTaskRidge` does. Small tasks then borrow their intercept
+        from the others instead of fitting it alone. ``False``: free task intercepts.
     max_iter : int, default=1000
         Maximum number of FISTA iterations.
     tol : float, default=1e-5
-        Stop when no coefficient changes by more than ``tol`` times the largest one.
+        Stop when the proximal-gradient mapping (the optimality residual, in gradient
+        units) falls below ``tol`` times its value at the start (``coef_ = 0``).
     task_column : int, str or None, default=None
         Long format: the column of ``X`` that holds each row's task id (a name for
         DataFrames, a position for arrays). It is not used as a feature.
@@ -81,9 +89,11 @@ class MultiTaskL21Regressor(ProximalMultiTaskRegressor):
     (2, 3)
     """
 
-    def __init__(self, alpha=1.0, fit_intercept=True, max_iter=1000, tol=1e-5, task_column=None):
+    def __init__(self, alpha=1.0, fit_intercept=True, penalize_intercepts=False,
+                 max_iter=1000, tol=1e-5, task_column=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.penalize_intercepts = penalize_intercepts
         self.max_iter = max_iter
         self.tol = tol
         self.task_column = task_column

@@ -18,20 +18,27 @@ class LowRankMultiTaskRegressor(ProximalMultiTaskRegressor):
     where ``W`` is ``coef_`` (one row per task), ``||W||_*`` its trace norm (the sum of its
     singular values) and ``n`` the number of rows of ``X``. The trace norm is the convex
     surrogate of rank: the task weight vectors are pulled into a common low-dimensional
-    subspace, and the rank of ``coef_`` falls as ``alpha`` grows. Task intercepts are not
-    penalised. Solved by accelerated proximal gradient (FISTA) with singular-value
-    thresholding, as MALSAR's ``Least_Trace``.
+    subspace, and the rank of ``coef_`` falls as ``alpha`` grows. Task intercepts are free
+    unless ``penalize_intercepts``. Solved by accelerated proximal gradient (FISTA) with
+    singular-value thresholding, as MALSAR's ``Least_Trace``.
 
     Parameters
     ----------
     alpha : float, default=1.0
         Strength of the trace-norm penalty; ``alpha = 0`` is independent least squares.
     fit_intercept : bool, default=True
-        Fit an unpenalised intercept per task.
+        Fit an intercept per task.
+    penalize_intercepts : bool, default=False
+        With ``fit_intercept``: write each task intercept as ``b_0 + c_t`` with ``b_0``
+        unpenalised and the deviations ``c_t`` joining ``coef_`` as one more column (the
+        weights of a constant feature) under the same penalty, as a bias feature does in
+        MALSAR and as :class:`MultiTaskRidge` does. Small tasks then borrow their intercept
+        from the others instead of fitting it alone. ``False``: free task intercepts.
     max_iter : int, default=1000
         Maximum number of FISTA iterations.
     tol : float, default=1e-5
-        Stop when no coefficient changes by more than ``tol`` times the largest one.
+        Stop when the proximal-gradient mapping (the optimality residual, in gradient
+        units) falls below ``tol`` times its value at the start (``coef_ = 0``).
     task_column : int, str or None, default=None
         Long format: the column of ``X`` that holds each row's task id (a name for
         DataFrames, a position for arrays). It is not used as a feature.
@@ -43,7 +50,8 @@ class LowRankMultiTaskRegressor(ProximalMultiTaskRegressor):
     intercept_ : ndarray of shape (n_tasks,)
         Per-task intercepts.
     rank_ : int
-        Rank of ``coef_`` (number of non-zero singular values after thresholding).
+        Rank of the penalised weight matrix (``coef_``, plus the intercept deviations with
+        ``penalize_intercepts``).
     n_iter_ : int
         FISTA iterations run.
     task_names_ : ndarray of object
@@ -80,9 +88,11 @@ class LowRankMultiTaskRegressor(ProximalMultiTaskRegressor):
     0.98
     """
 
-    def __init__(self, alpha=1.0, fit_intercept=True, max_iter=1000, tol=1e-5, task_column=None):
+    def __init__(self, alpha=1.0, fit_intercept=True, penalize_intercepts=False,
+                 max_iter=1000, tol=1e-5, task_column=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.penalize_intercepts = penalize_intercepts
         self.max_iter = max_iter
         self.tol = tol
         self.task_column = task_column
@@ -97,6 +107,6 @@ class LowRankMultiTaskRegressor(ProximalMultiTaskRegressor):
 
     def _fit(self, data):
         super()._fit(data)
-        s = np.linalg.svd(self.coef_, compute_uv=False)
+        s = np.linalg.svd(self._weights, compute_uv=False)
         self.rank_ = int(np.sum(s > 1e-10 * max(s.max(initial=0.0), 1.0)))
         return self

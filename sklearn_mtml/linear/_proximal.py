@@ -18,7 +18,12 @@ from sklearn.utils._param_validation import Interval
 
 from .._base import MultiTaskRegressorMixin
 from .._targets import TaskData
-from ._gram import CenteredTaskStats, centered_task_stats, predict_rows
+from ._gram import (
+    CenteredTaskStats,
+    centered_task_stats,
+    predict_rows,
+    shared_intercept_task_stats,
+)
 
 __all__ = [
     "ProximalMultiTaskRegressor",
@@ -61,8 +66,8 @@ def fista(
     max_iter : int
         Maximum number of iterations.
     tol : float
-        Stop when the largest change of a coefficient is below ``tol`` times the largest
-        coefficient (as sklearn's coordinate descent).
+        Stop when the proximal-gradient mapping (the gradient, for a smooth problem) is below
+        ``tol`` times its value at ``W0``, entry-wise.
     estimator_name : str
         Named in the :class:`~sklearn.exceptions.ConvergenceWarning`.
 
@@ -85,23 +90,29 @@ def fista(
     t = 1.0
     history = []
     n_iter = 0
+    # Stationarity is measured by the proximal-gradient mapping (Y - prox(Y - step g)) / step,
+    # in gradient units, relative to the gradient at the start: unlike the change of W it
+    # does not look converged just because the step is small.
+    scale = np.max(np.abs(prox(W - step * grad, step) - W), initial=0.0) / step
     for n_iter in range(1, max_iter + 1):  # noqa: B007
+        if scale == 0.0:
+            break  # the starting point is optimal
+        start = Y
         W_new = prox(Y - step * Y_grad, step)
         value_new, grad_new = smooth(W_new)
         objective_new = value_new + nonsmooth(W_new)
         if objective_new > objective_now and Y is not W:
             # Restart: a plain proximal-gradient step from W cannot increase the objective.
-            t = 1.0
+            t, start = 1.0, W
             W_new = prox(W - step * grad, step)
             value_new, grad_new = smooth(W_new)
             objective_new = value_new + nonsmooth(W_new)
         history.append(objective_new)
-        change = np.max(np.abs(W_new - W), initial=0.0)
-        scale = np.max(np.abs(W_new), initial=0.0)
+        residual = np.max(np.abs(W_new - start), initial=0.0) / step
         t_new = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
         Y = W_new + ((t - 1.0) / t_new) * (W_new - W)
         W, value, grad, objective_now, t = W_new, value_new, grad_new, objective_new, t_new
-        if change <= tol * scale:
+        if residual <= tol * scale:
             break
         _, Y_grad = smooth(Y)
     else:
@@ -141,22 +152,29 @@ class ProximalMultiTaskRegressor(MultiTaskRegressorMixin, BaseEstimator):
     """Base of the penalised multi-task least-squares regressors solved by :func:`fista`.
 
     Subclasses implement ``_solve(stats) -> (W, n_iter)``; fit reads: validate (the shared
-    template) -> per-task centred statistics -> solve -> intercepts.
+    template) -> per-task statistics -> solve -> intercepts. Task intercepts are either
+    free (eliminated by per-task centring) or, with ``penalize_intercepts``, deviations from
+    an unpenalised shared intercept that form the last column of ``W`` and so fall under
+    the estimator's penalty.
     """
 
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
+        "penalize_intercepts": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "task_column": [None, str, Integral, object],
     }
 
     def _fit(self, data: TaskData):
-        stats = centered_task_stats(data, self.fit_intercept)
+        if self.fit_intercept and self.penalize_intercepts:
+            stats = shared_intercept_task_stats(data)
+        else:
+            stats = centered_task_stats(data, self.fit_intercept)
         W, self.n_iter_ = self._solve(stats)
-        self.coef_ = W
-        self.intercept_ = stats.intercept(W)
+        self._weights = W
+        self.coef_, self.intercept_ = stats.split(W)
         return self
 
     def _solve(self, stats: CenteredTaskStats) -> tuple[np.ndarray, int]:  # pragma: no cover

@@ -39,7 +39,7 @@ def batched_cholesky_inverse(S: np.ndarray) -> np.ndarray:
     return L_inv
 
 
-def _apply_inverse(K, b):
+def apply_inverse(K, b):
     """``A_t b_t = K_t' K_t b_t`` for every task."""
     return (np.swapaxes(K, 1, 2) @ (K @ b[:, :, None]))[:, :, 0]
 
@@ -47,15 +47,17 @@ def _apply_inverse(K, b):
 def mean_regularized_solve(G, r, alpha, shared_penalty):
     """Exact minimiser of the mean-regularized least-squares objective.
 
-    Minimises ``sum_t ||y_t - Z_t (u + v_t)||^2 + u' D u + alpha sum_t ||v_t||^2`` with
-    ``D = diag(shared_penalty)``, given per-task ``G[t] = Z_t'Z_t`` and ``r[t] = Z_t'y_t``.
+    Minimises ``sum_t ||y_t - Z_t (u + v_t)||^2 + u' D u + sum_t v_t' L v_t`` with
+    ``D = diag(shared_penalty)`` and ``L = diag(alpha)`` (``alpha`` a scalar or one penalty
+    per column), given per-task ``G[t] = Z_t'Z_t`` and ``r[t] = Z_t'y_t``.
 
-    Eliminating ``v_t = A_t (r_t - G_t u)`` with ``A_t = (G_t + alpha I)^-1`` leaves one
-    ``p x p`` system for the shared part,
-    ``(sum_t (I - alpha A_t) + D / alpha) u = sum_t A_t r_t``, so the cost is a batched
-    ``p x p`` Cholesky factorisation per task instead of the ``(T+1)p`` augmented system.
-    With ``A_t = K_t' K_t`` (``K_t`` the inverse Cholesky factor) ``sum_t A_t`` is one
-    matrix product over the stacked ``K_t`` and no ``A_t`` is ever formed.
+    Eliminating ``v_t = A_t (r_t - G_t u)`` with ``A_t = (G_t + L)^-1`` (and
+    ``I - A_t G_t = A_t L``) leaves one ``p x p`` system for the shared part,
+    ``(sum_t (L - L A_t L) + D) u = sum_t L A_t r_t``, and ``w_t = A_t (r_t + L u)``: the
+    cost is a batched ``p x p`` Cholesky factorisation per task instead of the ``(T+1)p``
+    augmented system. With ``A_t = K_t' K_t`` (``K_t`` the inverse Cholesky factor)
+    ``sum_t L A_t L`` is one matrix product over the stacked ``K_t L`` and no ``A_t`` is
+    ever formed.
 
     Returns
     -------
@@ -66,18 +68,26 @@ def mean_regularized_solve(G, r, alpha, shared_penalty):
     """
     n_tasks, p, _ = G.shape
     D = np.diag(shared_penalty)
-    if np.isinf(alpha):
+    lam = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (p,))
+    if np.all(np.isinf(lam)):
         u = _solve_psd(G.sum(axis=0) + D, r.sum(axis=0))
         return u, np.broadcast_to(u, (n_tasks, p)).copy()
-    eye = np.eye(p)
-    K = batched_cholesky_inverse(G + alpha * eye)  # SPD since alpha > 0
-    stacked = K.reshape(n_tasks * p, p)
-    Ar = _apply_inverse(K, r)
-    M = n_tasks * eye - alpha * (stacked.T @ stacked) + D / alpha
-    u = _solve_psd((M + M.T) / 2, Ar.sum(axis=0))
-    # v_t = A_t r_t - A_t G_t u = A_t r_t - (I - alpha A_t) u, so w_t = A_t (r_t + alpha u)
-    W = _apply_inverse(K, r + alpha * u)
-    return u, W
+    K, B = task_factor(G, lam)
+    M = B + D
+    u = _solve_psd((M + M.T) / 2, lam * apply_inverse(K, r).sum(axis=0))
+    return u, apply_inverse(K, r + lam * u)
+
+
+def task_factor(G: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse Cholesky factors ``K_t`` of ``G_t + L`` and ``sum_t (L - L A_t L)``.
+
+    The two pieces of :func:`mean_regularized_solve` that depend on the task penalties
+    ``L = diag(lam)`` only (shared with the leave-one-out path of ``MultiTaskRidgeCV``).
+    """
+    n_tasks, p, _ = G.shape
+    K = batched_cholesky_inverse(G + np.diag(lam))  # SPD since the penalties are > 0
+    stacked = (K * lam).reshape(n_tasks * p, p)
+    return K, n_tasks * np.diag(lam) - stacked.T @ stacked
 
 
 class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
@@ -87,10 +97,12 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
     ``w_t = w_0 + v_t`` and ``b_t = b_0 + c_t``, fitted jointly by minimising::
 
         sum_t sum_{i in task t} (y_i - x_i . w_t - b_t)^2
-            + shared_alpha * ||w_0||^2 + alpha * sum_t (||v_t||^2 + c_t^2)
+            + shared_alpha * ||w_0||^2 + alpha * sum_t ||v_t||^2
+            + intercept_alpha * sum_t c_t^2
 
     The shared intercept ``b_0`` is not penalised; the task intercepts are pulled towards it
-    like the weights (unpenalised per-task intercepts overfit small tasks). ``alpha -> inf``
+    like the weights (unpenalised per-task intercepts overfit small tasks), by
+    ``intercept_alpha`` (``alpha`` unless set). ``alpha -> inf``
     gives one pooled ridge over all tasks; ``alpha -> 0`` gives independent least squares per
     task. The solution is exact: per-task Gram matrices and one batched ``p x p`` solve.
 
@@ -103,6 +115,11 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
         Penalty on the shared weights ``w_0``.
     fit_intercept : bool, default=True
         Fit a shared intercept and task intercepts around it.
+    intercept_alpha : float or None, default=None
+        Penalty on the task intercept deviations ``c_t`` when it should differ from
+        ``alpha`` (``None``: ``alpha``). A small value with a large ``alpha`` pools the
+        weights but lets each task keep its own level. Must be > 0 and needs a finite
+        ``alpha``.
     task_column : int, str or None, default=None
         Long format: the column of ``X`` that holds each row's task id (a name for
         DataFrames, a position for arrays). It is not used as a feature.
@@ -154,19 +171,29 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="right")],
         "shared_alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
+        "intercept_alpha": [None, Interval(Real, 0, None, closed="neither")],
         "task_column": [None, str, int, object],
     }
 
-    def __init__(self, alpha=1.0, shared_alpha=1.0, fit_intercept=True, task_column=None):
+    def __init__(
+        self,
+        alpha=1.0,
+        shared_alpha=1.0,
+        fit_intercept=True,
+        intercept_alpha=None,
+        task_column=None,
+    ):
         self.alpha = alpha
         self.shared_alpha = shared_alpha
         self.fit_intercept = fit_intercept
+        self.intercept_alpha = intercept_alpha
         self.task_column = task_column
 
     def _fit(self, data: TaskData):
         G, r, _ = task_gram(data.X, data, intercept=self.fit_intercept)
         shared_penalty = self._shared_penalty(G.shape[1], self.shared_alpha)
-        u, W = mean_regularized_solve(G, r, float(self.alpha), shared_penalty)
+        task_penalty = self._task_penalty(G.shape[1], self.alpha, self.intercept_alpha)
+        u, W = mean_regularized_solve(G, r, task_penalty, shared_penalty)
         self._set_coefs(u, W)
         return self
 
@@ -177,6 +204,18 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
         else:
             self.shared_coef_, self.shared_intercept_ = u, 0.0
             self.coef_, self.intercept_ = W, np.zeros(W.shape[0])
+
+    def _task_penalty(self, n_columns, alpha, intercept_alpha):
+        """Penalty on the task deviations: ``alpha``, ``intercept_alpha`` on ``c_t``."""
+        penalty = np.full(n_columns, float(alpha))
+        if self.fit_intercept and intercept_alpha is not None:
+            if np.isinf(alpha):
+                raise ValueError(
+                    "intercept_alpha needs a finite alpha: alpha=inf pools the task "
+                    "intercepts too."
+                )
+            penalty[-1] = float(intercept_alpha)
+        return penalty
 
     def _shared_penalty(self, n_columns, shared_alpha):
         """Penalty on the shared part: ``shared_alpha``, none on the shared intercept."""
