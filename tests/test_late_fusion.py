@@ -94,3 +94,21 @@ def test_string_labels_and_tabular_modality():
     clf = LateFusionClassifier({"tab": ["a", "colour"], "text": "review"}).fit(X, labels)
     assert clf.modalities_[0].kind == "tabular"
     assert set(clf.predict(X)) <= {"good", "bad"}
+
+
+def test_modality_importance_and_display():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn_mtml.multimodal import ModalityImportanceDisplay, modality_importance
+
+    X, y = _data()
+    clf = LateFusionClassifier(SPEC).fit(X, y)
+    result = modality_importance(clf, X, y, scoring="accuracy")
+    assert list(result.modality_names) == ["num", "cat", "text"]
+    assert np.allclose(result.baseline_score - result.scores, result.importances)
+    assert result.importances.max() > 0
+    display = ModalityImportanceDisplay.from_estimator(clf, X, y)
+    assert len(display.bars_) == 3
+    with pytest.raises(ValueError, match="pass modalities="):
+        modality_importance(LogisticRegression().fit(X[["b"]].fillna(0), y), X, y)

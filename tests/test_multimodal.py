@@ -133,3 +133,12 @@ def test_array_input_with_positional_spec():
                                **FAST).fit(X, y)
     assert clf.score(X, y) > 0.8
     assert clf.predict(X[:2]).shape == (2,)
+
+
+def test_modality_importance_of_a_neural_model():
+    from sklearn_mtml.multimodal import modality_importance
+
+    X, _, y = _data()
+    clf = MultiModalClassifier(SPEC, **FAST).fit(X, y)
+    result = modality_importance(clf, X, y)
+    assert result.importances.shape == (3,) and np.isfinite(result.scores).all()

@@ -9,10 +9,14 @@
 The neural fusion estimators live in :mod:`sklearn_mtml.neural`.
 """
 
+from ._importance import ModalityImportanceDisplay, modality_importance, remove_modality
 from ._late_fusion import LateFusionClassifier, LateFusionRegressor, default_modality_estimator
 
 __all__ = [
     "LateFusionClassifier",
     "LateFusionRegressor",
+    "ModalityImportanceDisplay",
     "default_modality_estimator",
+    "modality_importance",
+    "remove_modality",
 ]
