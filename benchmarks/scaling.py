@@ -46,6 +46,11 @@ def make_data(n, n_features, n_tasks, seed=0):
     return frame, pd.Series(y, name="y")
 
 
+def sizes_up_to(max_rows):
+    """The sizes of ``SIZES`` below ``max_rows``, then ``max_rows`` itself."""
+    return [n for n in SIZES if n < max_rows] + [max_rows]
+
+
 def timed(fn, repeats):
     """Best wall time of ``repeats`` calls (the least disturbed by other load)."""
     best = np.inf
@@ -171,10 +176,16 @@ def main(argv=None):
         help="rows of the GridSearchCV speed-up measurement",
     )
     parser.add_argument("--repeats", type=int, default=2, help="best of this many fits")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads for the neural net (default: torch's own choice)",
+    )
     args = parser.parse_args(argv)
 
-    sizes = [n for n in SIZES if n <= args.max_rows]
-    neural_sizes = [n for n in SIZES if n <= args.neural_max_rows]
+    sizes = sizes_up_to(args.max_rows)
+    neural_sizes = sizes_up_to(args.neural_max_rows)
     print(
         f"# sklearn-mtml {sklearn_mtml.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at start), "
@@ -190,10 +201,17 @@ def main(argv=None):
     if net is None:
         report.append("MultiTaskNetRegressor: not in the package yet, not measured.")
     else:
+        import torch
         from sklearn.base import clone
 
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
+        print(
+            f"  torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"batch_size {net.get_params().get('batch_size')}"
+        )
         print("MultiTaskNetRegressor fit times")
-        net_rows = fit_times(lambda: clone(net), neural_sizes, args, 1)
+        net_rows = fit_times(lambda: clone(net), neural_sizes, args, min(args.repeats, 2))
         report.append(fit_table(f"MultiTaskNetRegressor ({args.neural_epochs} epochs)", net_rows))
 
     print("GridSearchCV speed-up")

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
-from api_reference import write_api_reference, write_registries  # noqa: E402
+from api_reference import undocumented, write_api_reference, write_registries  # noqa: E402
 
 import sklearn_mtml  # noqa: E402
 
@@ -134,6 +134,16 @@ def _sklearn_docstring_refs(app, env, node, contnode):
     return None
 
 
+def _warn_undocumented(app):
+    """A public name without a docstring gets an empty API page: make it a build error."""
+    from sphinx.util import logging
+
+    logger = logging.getLogger("sklearn_mtml.docs")
+    for name in undocumented():
+        logger.warning(f"{name} has no docstring: its API page would be empty")
+
+
 def setup(app):
+    app.connect("builder-inited", _warn_undocumented)
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
     app.connect("missing-reference", _sklearn_docstring_refs)

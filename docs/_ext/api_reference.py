@@ -122,6 +122,22 @@ def subpackage_sections() -> str:
     return "\n".join(out)
 
 
+def undocumented() -> list[str]:
+    """Public names without a docstring (their API page would be empty)."""
+    from sklearn_mtml.utils import all_estimators
+
+    missing = [name for name, cls in all_estimators() if not inspect.getdoc(cls)]
+    for module_name, _, _ in SUBPACKAGES:
+        classes, functions = public_names(module_name)
+        module = importlib.import_module(module_name) if classes or functions else None
+        missing += [
+            f"{module_name}.{name}"
+            for name in classes + functions
+            if not inspect.getdoc(getattr(module, name))
+        ]
+    return missing
+
+
 def write_api_reference(path: Path) -> None:
     """Write the API page to ``path`` (only if its content changed, to keep builds cheap)."""
     text = HEADER + "\n" + estimator_sections() + "\n" + subpackage_sections()
