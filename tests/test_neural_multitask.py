@@ -83,9 +83,9 @@ def test_missing_label_sends_no_gradient_to_its_task_head(long):
         losses, counts = loss(net(x), torch.tensor([[0.5, 123.0]]), torch.tensor([[1.0, 0.0]]))
     assert counts.tolist() == [1.0, 0.0]
     loss.weighting.backward(losses, [], counts > 0)
-    head = net.heads.linear
-    assert torch.all(head.weight.grad[1] == 0) and torch.all(head.bias.grad[1] == 0)
-    assert torch.any(head.weight.grad[0] != 0)
+    head = net.heads  # columns of task t: t * width ... (t + 1) * width, width 1 here
+    assert torch.all(head.weight.grad[:, 1] == 0) and head.bias.grad[1] == 0
+    assert torch.any(head.weight.grad[:, 0] != 0)
 
 
 def test_masked_mean_per_task_ignores_missing_rows():

@@ -81,10 +81,14 @@ def test_task_heads_put_each_task_in_its_columns():
     heads = TaskHeads(3, 4, [1, 3, 2])
     h = torch.randn(3, 5, 4)
     out = heads(h)
-    w, b = heads.linear.weight, heads.linear.bias
+    w = [heads.task_weight(t) for t in range(3)]
+    b = heads.bias.view(3, -1)
     torch.testing.assert_close(out[:, 0], (h[0] @ w[0] + b[0])[:, 0])
     torch.testing.assert_close(out[:, 1:4], (h[1] @ w[1] + b[1])[:, :3])
     torch.testing.assert_close(out[:, 4:6], (h[2] @ w[2] + b[2])[:, :2])
+    shared = torch.randn(5, 4)  # a shared representation: one matrix product
+    expected = heads(shared.unsqueeze(0).expand(3, -1, -1))
+    torch.testing.assert_close(heads(shared), expected)
 
 
 def test_task_mlp_without_layers_broadcasts_input():
@@ -122,7 +126,7 @@ def test_ple_levels_and_shared_parts():
 
 def test_shared_bottom_without_towers_uses_linear_heads():
     net = SharedBottomNetwork(4, [1, 1], hidden_layer_sizes=(8, 6))
-    assert net.heads.linear.in_features == 6
+    assert net.heads.in_features == 6
 
 
 def test_build_architecture_errors_and_custom_classes():

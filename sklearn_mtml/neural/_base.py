@@ -89,6 +89,8 @@ class _TaskTensors(torch.utils.data.Dataset):
 
     def __init__(self, X: TensorInput, targets: tuple[torch.Tensor, ...]) -> None:
         self.X, self.targets = X, tuple(targets)
+        # Without any missing label, batches carry no mask (None): the loss skips masking.
+        self.complete = bool(self.mask.all())
 
     def __len__(self) -> int:
         return len(self.targets[0])
@@ -134,9 +136,13 @@ class _TensorBatches:
         if self.shuffle and n > 1:
             order = torch.randperm(n, generator=self.generator).to(data.mask.device)
             data = data.subset(order)
+        complete = self.data.complete
         for start in range(0, n, self.batch_size):
             rows = slice(start, start + self.batch_size)
-            yield _take(data.X, rows), tuple(t[rows] for t in data.targets)
+            targets = tuple(t[rows] for t in data.targets)
+            if complete:
+                targets = targets[:-1] + (None,)
+            yield _take(data.X, rows), targets
 
 
 # ----------------------------------------------------------------------------- losses
@@ -158,7 +164,8 @@ class MaskedTaskLoss(nn.Module):
     ``(batch,)`` each) returns ``(losses, counts)``, both of shape ``(n_tasks,)``: the mean
     loss of each task over the rows where its label is observed, and the number of those
     rows. A missing label contributes nothing to any task (its target is a placeholder
-    multiplied by a zero mask), so it sends no gradient anywhere.
+    multiplied by a zero mask), so it sends no gradient anywhere. ``mask=None`` means every
+    label of the batch is observed.
 
     Parameters
     ----------
@@ -226,6 +233,11 @@ class MaskedTaskLoss(nn.Module):
         if len(targets) == 3:
             return self._long(outputs, *targets)
         Y, mask = targets
+        if mask is None:
+            if self.all_regression:  # the common case, in as few kernels as possible
+                losses = self.regression_loss(outputs, Y).mean(0)
+                return losses, torch.full_like(losses, float(len(Y)))
+            mask = torch.ones_like(Y)
         counts = mask.sum(0)
         denominators = counts.clamp(min=1.0)
         if self.all_regression:
@@ -249,6 +261,8 @@ class MaskedTaskLoss(nn.Module):
     def _long(self, outputs, y, task, mask):
         """Long format: only each row's own task output enters the loss."""
         n_tasks = len(self.out_sizes)
+        if mask is None:
+            mask = torch.ones_like(y)
         start = self.offsets.index_select(0, task)
         if self.all_regression:
             pred = outputs.gather(1, start.unsqueeze(1)).squeeze(1)
@@ -307,6 +321,7 @@ class _MultiTaskNeuralNet(NeuralNet):
     _observed: list = []
     _summary_weights: torch.Tensor | None = None
     _grad_callbacks: bool = True
+    _fused: bool = False
 
     def get_default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer())]
@@ -322,7 +337,14 @@ class _MultiTaskNeuralNet(NeuralNet):
             groups.append({"params": extra, "weight_decay": 0.0})
         options = self.get_params_for("optimizer")
         options.setdefault("lr", self.lr)
-        self.optimizer_ = self.optimizer(groups, **options)
+        self.optimizer_ = None
+        if self._fused and "fused" not in options:
+            # torch's fused Adam/AdamW/SGD kernels (CPU and CUDA) do the same update in one
+            # kernel per step instead of several per parameter.
+            with contextlib.suppress(RuntimeError, TypeError, ValueError):
+                self.optimizer_ = self.optimizer(groups, fused=True, **options)
+        if self.optimizer_ is None:
+            self.optimizer_ = self.optimizer(groups, **options)
         overridden = [cb for _, cb in getattr(self, "callbacks_", [])
                       if type(cb).on_grad_computed is not Callback.on_grad_computed]
         self._grad_callbacks = bool(overridden)
@@ -375,21 +397,19 @@ class _MultiTaskNeuralNet(NeuralNet):
         if iterator is None:
             return
         self._set_training(training)
-        n_tasks = len(self._task_names)
-        device = self.criterion_.restore.device
-        sums = torch.zeros(n_tasks, device=device)
-        seen = torch.zeros(n_tasks, device=device)
-        totals = []
+        losses, counts, totals = [], [], []
         batch_count = 0
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            sums += step["task_losses"] * step["task_counts"]
-            seen += step["task_counts"]
+            losses.append(step["task_losses"])
+            counts.append(step["task_counts"])
             totals.append(step["loss"].detach())
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
-        task_means = sums / seen
+        counts_ = torch.stack(counts)
+        seen = counts_.sum(0)
+        task_means = (torch.stack(losses) * counts_).sum(0) / seen
         # One device synchronisation per epoch, not per batch.
         summary = float(self._summary(task_means, seen))
         means = task_means.tolist()
@@ -753,7 +773,8 @@ class BaseMultiTaskNet:
         criterion = MaskedTaskLoss(layout.task_types, out_sizes, weighting,
                                    self._regression_loss, self._classification_loss)
         optimizer = self.optimizer
-        if isinstance(optimizer, str):
+        fused = isinstance(optimizer, str)
+        if fused:
             optimizer = OPTIMIZERS[optimizer]
         net = _MultiTaskNeuralNet(
             module=module,
@@ -770,6 +791,7 @@ class BaseMultiTaskNet:
             # the fitted net pickles torch modules of this package, not only weights
             torch_load_kwargs={"weights_only": False},
         )
+        net._fused = fused
         net.initialize()
         net._task_names = list(layout.names)
         weights = self._task_weight_list(layout)

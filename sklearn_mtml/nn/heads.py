@@ -205,11 +205,20 @@ class TaskHeads(nn.Module):
     for a classification task). The result has shape ``(batch, sum(out_sizes))`` with the
     tasks' outputs side by side in task order.
 
+    The weights of all heads form one ``(in_features, n_tasks * width)`` matrix
+    (``width = max(out_sizes)``), so on a shared representation the heads cost a single
+    matrix product, as one ``nn.Linear`` with ``n_tasks * width`` outputs would.
+
     Parameters
     ----------
     n_tasks : int
     in_features : int
     out_sizes : sequence of int
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_features, n_tasks * width)
+    bias : Parameter of shape (n_tasks * width,)
 
     Examples
     --------
@@ -219,6 +228,8 @@ class TaskHeads(nn.Module):
     torch.Size([5, 4])
     >>> heads(torch.zeros(2, 5, 4)).shape  # one representation per task
     torch.Size([5, 4])
+    >>> heads.task_weight(1).shape  # task 1's (in_features, width) block
+    torch.Size([4, 3])
     """
 
     def __init__(self, n_tasks: int, in_features: int, out_sizes: Sequence[int]) -> None:
@@ -226,18 +237,33 @@ class TaskHeads(nn.Module):
         out_sizes = [int(s) for s in out_sizes]
         if len(out_sizes) != n_tasks:
             raise ValueError(f"out_sizes has {len(out_sizes)} entries for {n_tasks} tasks.")
-        self.out_sizes = out_sizes
-        width = max(out_sizes)
-        self.linear = TaskLinear(n_tasks, in_features, width)
-        self.uniform = all(s == width for s in out_sizes)
+        self.n_tasks, self.in_features, self.out_sizes = int(n_tasks), int(in_features), out_sizes
+        self.width = max(out_sizes)
+        self.weight = nn.Parameter(torch.empty(self.in_features, self.n_tasks * self.width))
+        self.bias = nn.Parameter(torch.empty(self.n_tasks * self.width))
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+        self.uniform = all(s == self.width for s in out_sizes)
         # Columns of the padded (batch, n_tasks * width) output that hold real outputs.
-        keep = [t * width + j for t, s in enumerate(out_sizes) for j in range(s)]
+        keep = [t * self.width + j for t, s in enumerate(out_sizes) for j in range(s)]
         self.register_buffer("keep", torch.tensor(keep, dtype=torch.long), persistent=False)
 
+    def task_weight(self, t: int) -> torch.Tensor:
+        """Task ``t``'s weight block, shape ``(in_features, width)``."""
+        return self.weight[:, t * self.width:(t + 1) * self.width]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.linear(x)  # (T, B, width)
-        n_tasks, batch, width = out.shape
-        if width == 1:
-            return out.squeeze(-1).transpose(0, 1)
-        out = out.transpose(0, 1).reshape(batch, n_tasks * width)
+        if x.dim() == 2:
+            out = torch.addmm(self.bias, x, self.weight)  # (B, T * width)
+        else:
+            n_tasks, batch, _ = x.shape
+            weight = self.weight.view(self.in_features, n_tasks, self.width).transpose(0, 1)
+            out = torch.baddbmm(self.bias.view(n_tasks, 1, self.width), x, weight)
+            out = out.squeeze(-1).transpose(0, 1) if self.width == 1 else \
+                out.transpose(0, 1).reshape(batch, n_tasks * self.width)
         return out if self.uniform else out.index_select(1, self.keep)
+
+    def extra_repr(self) -> str:
+        return f"n_tasks={self.n_tasks}, in_features={self.in_features}, " \
+               f"out_sizes={self.out_sizes}"
