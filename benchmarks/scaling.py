@@ -18,6 +18,7 @@ Prints Markdown tables (pasted into benchmarks/README.md, section "Scaling")::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import platform
@@ -52,14 +53,20 @@ def sizes_up_to(max_rows):
 
 
 def timed(fn, repeats):
-    """Best wall time of ``repeats`` calls (the least disturbed by other load)."""
-    best = np.inf
+    """Best wall time and best CPU time (this process) of ``repeats`` calls.
+
+    The best of several calls is the one least disturbed by other load. CPU time counts only
+    the work of this process, so on a shared machine it measures growth more faithfully than
+    wall time (with ``--threads 1`` nothing runs in parallel, and CPU time ~ work).
+    """
+    best_wall = best_cpu = np.inf
     for _ in range(repeats):
         gc.collect()
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return best_wall, best_cpu
 
 
 def slope(ns, times):
@@ -89,9 +96,9 @@ def fit_times(make_model, sizes, args, repeats):
     make_model().fit(X, y)  # warm-up: first-call costs (imports, BLAS threads) are not growth
     for n in sizes:
         X, y = make_data(n, args.n_features, args.n_tasks)
-        seconds = timed(lambda X=X, y=y: make_model().fit(X, y), repeats)
-        rows.append((n, seconds))
-        print(f"  n={n:>9,}  fit {seconds:8.3f} s", flush=True)
+        wall, cpu = timed(lambda X=X, y=y: make_model().fit(X, y), repeats)
+        rows.append((n, wall, cpu))
+        print(f"  n={n:>9,}  fit {wall:8.3f} s wall, {cpu:8.3f} s CPU", flush=True)
     return rows
 
 
@@ -120,21 +127,29 @@ def grid_search_speedup(args):
         return GridSearchCV(MultiTaskRidge(task_column="task"), grid, cv=cv, n_jobs=n_jobs)
 
     search(2).fit(X, y)  # start the worker processes once, outside the timing
-    one = timed(lambda: search(1).fit(X, y), args.repeats)
-    two = timed(lambda: search(2).fit(X, y), args.repeats)
+    one = timed(lambda: search(1).fit(X, y), args.repeats)[0]
+    two = timed(lambda: search(2).fit(X, y), args.repeats)[0]
     return one, two, len(grid["alpha"]) * len(grid["shared_alpha"]) * 3
 
 
 def fit_table(name, rows):
-    lines = [f"| {name}: n rows | fit time (s) | time / 1M rows (s) |", "|---:|---:|---:|"]
-    lines += [f"| {n:,} | {t:.3f} | {t / n * 1e6:.2f} |" for n, t in rows]
-    ns, ts = zip(*rows, strict=True)
-    exponent = slope(ns, ts) if len(rows) > 1 else float("nan")
-    large = [(n, t) for n, t in rows if n >= 100_000]
-    tail = slope(*zip(*large, strict=True)) if len(large) > 1 else float("nan")
+    lines = [
+        f"| {name}: n rows | fit, wall (s) | fit, CPU (s) | CPU s / 1M rows |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {n:,} | {w:.3f} | {c:.3f} | {c / n * 1e6:.2f} |" for n, w, c in rows]
+    ns, walls, cpus = (np.array(col) for col in zip(*rows, strict=True))
+    large = ns >= 100_000
+
+    def exponent(times, keep):
+        return slope(ns[keep], times[keep]) if keep.sum() > 1 else float("nan")
+
+    every = np.ones(len(ns), dtype=bool)
     lines.append("")
     lines.append(
-        f"Growth exponent (log-log slope): **{exponent:.2f}** over all n, {tail:.2f} for n >= 100k."
+        f"Growth exponent (log-log slope of time on n): CPU time **{exponent(cpus, every):.2f}**"
+        f" over all n ({exponent(cpus, large):.2f} for n >= 100k); wall time "
+        f"{exponent(walls, every):.2f} ({exponent(walls, large):.2f})."
     )
     return "\n".join(lines)
 
@@ -177,10 +192,10 @@ def main(argv=None):
     )
     parser.add_argument("--repeats", type=int, default=2, help="best of this many fits")
     parser.add_argument(
-        "--torch-threads",
+        "--threads",
         type=int,
         default=None,
-        help="torch.set_num_threads for the neural net (default: torch's own choice)",
+        help="BLAS and torch threads during the fit timings (default: the libraries' choice)",
     )
     args = parser.parse_args(argv)
 
@@ -193,8 +208,16 @@ def main(argv=None):
     )
 
     report = []
-    print("MultiTaskRidge fit times")
-    ridge_rows = fit_times(lambda: MultiTaskRidge(task_column="task"), sizes, args, args.repeats)
+    limits = contextlib.nullcontext()
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(args.threads)
+    print(f"MultiTaskRidge fit times (threads: {args.threads or 'default'})")
+    with limits:
+        ridge_rows = fit_times(
+            lambda: MultiTaskRidge(task_column="task"), sizes, args, args.repeats
+        )
     report.append(fit_table("MultiTaskRidge", ridge_rows))
 
     net = neural_estimator(args.neural_epochs)
@@ -204,14 +227,15 @@ def main(argv=None):
         import torch
         from sklearn.base import clone
 
-        if args.torch_threads:
-            torch.set_num_threads(args.torch_threads)
+        if args.threads:
+            torch.set_num_threads(args.threads)
         print(
             f"  torch {torch.__version__}, {torch.get_num_threads()} threads, "
             f"batch_size {net.get_params().get('batch_size')}"
         )
         print("MultiTaskNetRegressor fit times")
-        net_rows = fit_times(lambda: clone(net), neural_sizes, args, min(args.repeats, 2))
+        with limits:
+            net_rows = fit_times(lambda: clone(net), neural_sizes, args, min(args.repeats, 2))
         report.append(fit_table(f"MultiTaskNetRegressor ({args.neural_epochs} epochs)", net_rows))
 
     print("GridSearchCV speed-up")
