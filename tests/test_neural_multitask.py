@@ -115,6 +115,19 @@ def test_long_format_predicts_each_row_for_its_task():
         model.predict(X.assign(school="s9"))
 
 
+def test_long_format_classification_with_per_task_labels():
+    X, y = _long(n=200)
+    labels = np.where(X["a"] > 0, "hi", "lo").astype(object)
+    labels[X["school"] == "s1"] = np.where(X.loc[X["school"] == "s1", "b"] > 0, 1, 0)
+    clf = MultiTaskNetClassifier(task_column="school", hidden_layer_sizes=(16,),
+                                 max_epochs=40, lr=0.02, random_state=0).fit(X, labels)
+    assert clf.net_._routed  # rows go through their own task only
+    pred = clf.predict(X)
+    s1 = (X["school"] == "s1").to_numpy()
+    assert set(pred[s1]) <= {0, 1} and set(pred[~s1]) <= {"hi", "lo"}
+    assert clf.score(X, labels) > 0.85
+
+
 def test_regression_targets_are_standardised_internally():
     X, Y = _wide(missing=False)
     Y = Y * np.array([1e-3, 1.0, 1e4]) + np.array([0.0, 500.0, -1e6])

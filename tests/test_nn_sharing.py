@@ -154,3 +154,21 @@ def test_activation_registry():
     assert isinstance(make_activation(nn.Tanh), nn.Tanh)
     with pytest.raises(ValueError, match="Unknown activation 'bad'"):
         make_activation("bad")
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("n_levels", [1, 2])
+def test_routing_gives_each_row_its_own_task_outputs(name, n_levels):
+    torch.manual_seed(0)
+    out_sizes = [1, 3, 2, 3]
+    net = build_architecture(name, 5, out_sizes, hidden_layer_sizes=(8,), tower_sizes=(4,),
+                             n_experts=2, n_task_experts=2, n_levels=n_levels)
+    x = torch.randn(9, 5)
+    task = torch.tensor([0, 1, 2, 3, 3, 2, 1, 0, 1])
+    full = net(x)
+    routed = net(x, task=task)
+    assert routed.shape == (9, 3)
+    offsets = [0, 1, 4, 6]
+    for i, t in enumerate(task.tolist()):
+        size = out_sizes[t]
+        torch.testing.assert_close(routed[i, :size], full[i, offsets[t]:offsets[t] + size])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import inspect
 import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -258,13 +259,20 @@ class MaskedTaskLoss(nn.Module):
         losses = torch.cat(parts) if len(parts) > 1 else parts[0]
         return losses.index_select(0, self.restore), counts
 
+    #: long format: the network was called with ``task=`` and returned each row's own task
+    #: outputs, ``(batch, max(out_sizes))``, instead of every task's
+    routed = False
+
     def _long(self, outputs, y, task, mask):
         """Long format: only each row's own task output enters the loss."""
         n_tasks = len(self.out_sizes)
         if mask is None:
             mask = torch.ones_like(y)
-        start = self.offsets.index_select(0, task)
-        if self.all_regression:
+        start = (torch.zeros_like(task) if self.routed
+                 else self.offsets.index_select(0, task))
+        if self.routed and self.all_regression:
+            per_row = self.regression_loss(outputs[:, 0], y)
+        elif self.all_regression:
             pred = outputs.gather(1, start.unsqueeze(1)).squeeze(1)
             per_row = self.regression_loss(pred, y)
         else:  # one task type in long format: classification with per-task label sets
@@ -322,6 +330,7 @@ class _MultiTaskNeuralNet(NeuralNet):
     _summary_weights: torch.Tensor | None = None
     _grad_callbacks: bool = True
     _fused: bool = False
+    _routed: bool = False
 
     def get_default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer())]
@@ -361,9 +370,13 @@ class _MultiTaskNeuralNet(NeuralNet):
     def infer(self, x, **fit_params):
         return self.module_(x, **fit_params)
 
+    def _routing(self, targets) -> dict:
+        """``task=`` for networks that route long-format rows to their own task."""
+        return {"task": targets[1]} if self._routed and len(targets) == 3 else {}
+
     def train_step_single(self, batch, **fit_params):
         Xi, targets = batch
-        y_pred = self.infer(Xi, **fit_params)
+        y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
         losses, counts = self.criterion_(y_pred, *targets)
         total = self.criterion_.weighting.backward(losses, self._shared_parameters, counts > 0)
         return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
@@ -383,7 +396,7 @@ class _MultiTaskNeuralNet(NeuralNet):
     def validation_step(self, batch, **fit_params):
         Xi, targets = batch
         with torch.no_grad():
-            y_pred = self.infer(Xi, **fit_params)
+            y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
             losses, counts = self.criterion_(y_pred, *targets)
         return {"loss": self._summary(losses, counts), "y_pred": y_pred,
                 "task_losses": losses, "task_counts": counts}
@@ -466,6 +479,14 @@ def _with_classes(layout: TaskLayout, classes) -> TaskLayout:
     new = tuple(None if kind == REGRESSION else np.unique(np.asarray(c))
                 for c, kind in zip(given, layout.task_types))
     return dataclasses.replace(layout, classes=new)
+
+
+def _accepts_task(module: nn.Module) -> bool:
+    """Whether ``module.forward`` takes ``task=`` (row routing, see nn.sharing)."""
+    try:
+        return "task" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _as_sizes(value, name: str) -> tuple[int, ...]:
@@ -792,6 +813,8 @@ class BaseMultiTaskNet:
             torch_load_kwargs={"weights_only": False},
         )
         net._fused = fused
+        net._routed = layout.long and _accepts_task(module)
+        criterion.routed = net._routed
         net.initialize()
         net._task_names = list(layout.names)
         weights = self._task_weight_list(layout)
@@ -1060,10 +1083,15 @@ class BaseMultiTaskNet:
         return aligned
 
     # ------------------------------------------------------------------ predict
-    def _forward_numpy(self, X) -> np.ndarray:
-        """Network outputs ``(n_samples, sum(out_sizes))`` computed in batches."""
+    def _forward_numpy(self, X, task_index=None) -> np.ndarray:
+        """Network outputs ``(n_samples, sum(out_sizes))`` computed in batches.
+
+        With ``task_index`` (long format, routing network): each row's own task outputs,
+        ``(n_samples, max(out_sizes))``.
+        """
         check_is_fitted(self, "net_")
         X_t = self._to_tensors(X, fit=False)
+        task = None if task_index is None else torch.as_tensor(task_index, dtype=torch.long)
         module = self.net_.module_
         module.eval()
         n = _n_rows(X_t)
@@ -1072,7 +1100,8 @@ class BaseMultiTaskNet:
         with torch.inference_mode():
             for start in range(0, n, step):
                 rows = slice(start, start + step)
-                batch = module(_to_device(_take(X_t, rows), self.device_))
+                route = {} if task is None else {"task": task[rows].to(self.device_)}
+                batch = module(_to_device(_take(X_t, rows), self.device_), **route)
                 if isinstance(batch, list | tuple):
                     batch = torch.cat([b.reshape(len(b), -1) for b in batch], dim=1)
                 batch = batch.float().cpu().numpy()
@@ -1102,6 +1131,19 @@ class BaseMultiTaskNet:
         columns = [p if p.ndim == 1 else p.argmax(axis=1)
                    for p in self._task_outputs(X)]
         return np.column_stack(columns)
+
+    def _predict_rows(self, X, task_index):
+        """Long format: each row's encoded prediction for its own task only."""
+        if not self.net_._routed:
+            P = self._predict_tasks(X)
+            return P[np.arange(len(task_index)), task_index]
+        out = self._forward_numpy(X, task_index).astype(np.float64)
+        layout = self._task_layout
+        if all(kind == REGRESSION for kind in layout.task_types):
+            return out[:, 0] * self._target_scale_[task_index] + self._target_mean_[task_index]
+        sizes = np.asarray(self._out_sizes(layout))[task_index]
+        out[np.arange(out.shape[1])[None, :] >= sizes[:, None]] = -np.inf
+        return out.argmax(axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -115,7 +115,10 @@ class TaskLinear(nn.Module):
     -----
     ``forward`` accepts a shared input of shape ``(batch, in_features)`` (every group sees
     the same rows) or one input per group, ``(n_groups, batch, in_features)``; it returns
-    ``(n_groups, batch, out_features)``. Weights are initialised like ``nn.Linear``.
+    ``(n_groups, batch, out_features)``. With ``group`` (a ``(batch,)`` index tensor) each
+    row goes through its own group's layer only (routing; long-format data, where a row
+    belongs to one task) and the result is ``(batch, out_features)``: the cost no longer
+    grows with the number of groups. Weights are initialised like ``nn.Linear``.
 
     Examples
     --------
@@ -123,6 +126,8 @@ class TaskLinear(nn.Module):
     >>> layer = TaskLinear(3, 4, 2)
     >>> layer(torch.zeros(5, 4)).shape
     torch.Size([3, 5, 2])
+    >>> layer(torch.zeros(5, 4), group=torch.tensor([0, 2, 2, 1, 0])).shape
+    torch.Size([5, 2])
     """
 
     def __init__(self, n_groups: int, in_features: int, out_features: int) -> None:
@@ -139,7 +144,11 @@ class TaskLinear(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, group: torch.Tensor | None = None) -> torch.Tensor:
+        if group is not None:
+            weight = self.weight.index_select(0, group)  # (B, in, out)
+            bias = self.bias.index_select(0, group)  # (B, 1, out)
+            return torch.baddbmm(bias, x.unsqueeze(1), weight).squeeze(1)
         if x.dim() == 2:
             # (B, in) @ (G, in, out) broadcasts to (G, B, out) in a single batched GEMM.
             return torch.baddbmm(
@@ -192,7 +201,12 @@ class TaskMLP(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.out_features = width
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, group: torch.Tensor | None = None) -> torch.Tensor:
+        """``(n_groups, batch, out)``, or ``(batch, out)`` routed by ``group`` (per row)."""
+        if group is not None:
+            for layer in self.layers:
+                x = layer(x, group) if isinstance(layer, TaskLinear) else layer(x)
+            return x
         if len(self.layers) == 0:
             return x.unsqueeze(0).expand(self.n_groups, -1, -1) if x.dim() == 2 else x
         return self.layers(x)
@@ -253,7 +267,18 @@ class TaskHeads(nn.Module):
         """Task ``t``'s weight block, shape ``(in_features, width)``."""
         return self.weight[:, t * self.width:(t + 1) * self.width]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs ``(batch, sum(out_sizes))``; routed by ``task``: ``(batch, width)``.
+
+        Routed (each row's representation ``x`` of shape ``(batch, in_features)`` belongs to
+        task ``task[i]``), row ``i`` gets only its own task's outputs, left-aligned and
+        padded to ``width = max(out_sizes)``.
+        """
+        if task is not None:
+            weight = self.weight.view(self.in_features, self.n_tasks, self.width)
+            weight = weight.index_select(1, task).permute(1, 0, 2)  # (B, in, width)
+            bias = self.bias.view(self.n_tasks, 1, self.width).index_select(0, task)
+            return torch.baddbmm(bias, x.unsqueeze(1), weight).squeeze(1)
         if x.dim() == 2:
             out = torch.addmm(self.bias, x, self.weight)  # (B, T * width)
         else:

@@ -2,7 +2,10 @@
 
 Every architecture is a :class:`SharingNetwork`: built from the input width and the list of
 per-task output sizes, its ``forward(x)`` returns the tasks' outputs side by side, a tensor
-of shape ``(batch, sum(out_sizes))`` in task order. It also says which of its parameters are
+of shape ``(batch, sum(out_sizes))`` in task order. ``forward(x, task=index)`` *routes*
+each row through its own task only (long format: a row belongs to one task) and returns
+``(batch, max(out_sizes))``, the row's own task outputs: task-specific parts then cost the
+same for 139 tasks as for 2. It also says which of its parameters are
 *shared* (:meth:`SharingNetwork.shared_parameters`, what gradient-balancing methods such as
 PCGrad or MGDA operate on) and which sub-modules form the shared part
 (:meth:`SharingNetwork.shared_modules`, what transfer to new tasks copies).
@@ -49,8 +52,9 @@ class SharingNetwork(nn.Module):
     """Base class of the sharing architectures.
 
     Subclasses build their layers in ``__init__`` (first two arguments ``in_features`` and
-    ``out_sizes``, every other argument keyword-only), implement ``forward(x) ->
-    (batch, sum(out_sizes))`` and :meth:`shared_modules`.
+    ``out_sizes``, every other argument keyword-only), implement ``forward(x, task=None)``
+    (``(batch, sum(out_sizes))``, or routed by ``task``: ``(batch, max(out_sizes))``) and
+    :meth:`shared_modules`.
 
     Parameters
     ----------
@@ -119,8 +123,8 @@ class IndependentNetwork(SharingNetwork):
         self.towers = TaskMLP(self.n_tasks, in_features, sizes, activation, dropout)
         self.heads = TaskHeads(self.n_tasks, self.towers.out_features, self.out_sizes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.heads(self.towers(x))
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
+        return self.heads(self.towers(x, task), task)
 
 
 class SharedBottomNetwork(SharingNetwork):
@@ -164,9 +168,9 @@ class SharedBottomNetwork(SharingNetwork):
         self.heads = TaskHeads(self.n_tasks, self.towers.out_features, self.out_sizes)
         self._has_towers = len(tuple(tower_sizes)) > 0
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
         h = self.trunk(x)
-        return self.heads(self.towers(h) if self._has_towers else h)
+        return self.heads(self.towers(h, task) if self._has_towers else h, task)
 
     def shared_modules(self) -> dict[str, nn.Module]:
         return {"trunk": self.trunk}
@@ -231,7 +235,7 @@ class CrossStitchNetwork(SharingNetwork):
         self.towers = TaskMLP(n, width, tower_sizes, activation, dropout)
         self.heads = TaskHeads(n, self.towers.out_features, self.out_sizes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
         h = x
         for layer, alpha in zip(self.columns, self.stitch):
             h = self.drop(self.act(layer(h)))  # (T, B, width)
@@ -239,6 +243,9 @@ class CrossStitchNetwork(SharingNetwork):
             h = (alpha @ h.reshape(n_tasks, batch * width)).view(n_tasks, batch, width)
         if h.dim() == 2:  # no hidden layer: every column sees the input
             h = h.unsqueeze(0).expand(self.n_tasks, -1, -1)
+        if task is not None:  # columns depend on each other; only towers/heads are routed
+            h = h[task, torch.arange(h.shape[1], device=h.device)]
+            return self.heads(self.towers(h, task), task)
         return self.heads(self.towers(h))
 
     def shared_modules(self) -> dict[str, nn.Module]:
@@ -290,8 +297,12 @@ class MMoENetwork(SharingNetwork):
                               dropout)
         self.heads = TaskHeads(self.n_tasks, self.towers.out_features, self.out_sizes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
         experts = self.experts(x)  # (E, B, H)
+        if task is not None:
+            gates = torch.softmax(self.gates(x, task), dim=-1)  # (B, E)
+            mixed = torch.einsum("be,ebh->bh", gates, experts)
+            return self.heads(self.towers(mixed, task), task)
         gates = torch.softmax(self.gates(x), dim=-1)  # (T, B, E)
         mixed = torch.einsum("tbe,ebh->tbh", gates, experts)
         return self.heads(self.towers(mixed))
@@ -389,11 +400,27 @@ class PLENetwork(SharingNetwork):
         self.towers = TaskMLP(self.n_tasks, width, tower_sizes, activation, dropout)
         self.heads = TaskHeads(self.n_tasks, self.towers.out_features, self.out_sizes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
         task_in, shared_in = x, x
-        for level in self.levels:
+        levels = list(self.levels)
+        if task is not None:
+            for level in levels[:-1]:  # the shared gates need every task's experts
+                task_in, shared_in = level(task_in, shared_in)
+            if task_in.dim() == 3:  # each row continues with its own task's representation
+                task_in = task_in[task, torch.arange(task_in.shape[1], device=x.device)]
+            out = self._last_routed(levels[-1], task_in, shared_in, task)
+            return self.heads(self.towers(out, task), task)
+        for level in levels:
             task_in, shared_in = level(task_in, shared_in)
         return self.heads(self.towers(task_in))
+
+    @staticmethod
+    def _last_routed(level, task_in, shared_in, task):
+        shared_out = level.shared_experts(shared_in)
+        own = [level.task_experts(task_in, task * level.n_own + j) for j in range(level.n_own)]
+        candidates = torch.cat([torch.stack(own), shared_out], dim=0)
+        gates = torch.softmax(level.task_gates(task_in, task), dim=-1)
+        return torch.einsum("be,ebh->bh", gates, candidates)
 
     def shared_modules(self) -> dict[str, nn.Module]:
         out: dict[str, nn.Module] = {}
