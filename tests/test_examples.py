@@ -53,3 +53,55 @@ def test_examples_are_found():
     names = {p.name for p in EXAMPLES}
     assert "plot_school_multitask_ridge.py" in names
     assert "plot_streaming_partial_fit.py" in names
+
+
+# ----------------------------------------------------------------- docstring examples
+# Every docstring's ``Examples`` section runs as a doctest: numpydoc examples must run.
+
+
+def _package_modules():
+    import pkgutil
+
+    import sklearn_mtml
+
+    names = ["sklearn_mtml"]
+    for info in pkgutil.walk_packages(sklearn_mtml.__path__, prefix="sklearn_mtml."):
+        if not info.name.endswith("__main__"):
+            names.append(info.name)
+    return sorted(names)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small networks in docstrings run many times faster on one thread than on
+    oversubscribed ones (the test workers already run in parallel)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    yield
+    if torch is not None:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("module_name", _package_modules())
+def test_docstring_examples(module_name, one_torch_thread):
+    import doctest
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and not exc.name.startswith("sklearn_mtml"):
+            pytest.skip(f"{module_name} needs the optional module {exc.name!r}")
+        raise
+    tests = [t for t in doctest.DocTestFinder().find(module, module_name) if t.examples]
+    if not tests:
+        pytest.skip(f"{module_name} has no docstring examples")
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report = []
+    for test in tests:
+        runner.run(test, out=report.append)
+    assert runner.failures == 0, "".join(report)
