@@ -196,6 +196,14 @@ def test_same_random_state_gives_identical_predictions_and_leaves_torch_rng():
     assert not np.array_equal(a, c)
 
 
+def test_n_threads_is_restored_after_fit_and_predict():
+    X, Y = _wide()
+    before = torch.get_num_threads()
+    model = MultiTaskNetRegressor(**{**FAST, "n_threads": before + 1}).fit(X, Y)
+    model.predict(X)
+    assert torch.get_num_threads() == before
+
+
 def test_history_records_per_task_losses_and_weights():
     X, Y = _wide()
     model = MultiTaskNetRegressor(**{**FAST, "loss_weighting": "uncertainty",

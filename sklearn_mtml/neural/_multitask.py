@@ -27,8 +27,8 @@ _SHARED_DOC = """
 
 
 def _fast(cls, **params):
-    defaults = dict(hidden_layer_sizes=(16,), max_epochs=15, lr=0.02, batch_size=32,
-                    random_state=0)
+    defaults = dict(hidden_layer_sizes=(16,), max_epochs=6, lr=0.05, batch_size=64,
+                    random_state=0, n_threads=1)
     defaults.update(params)
     return cls(**defaults)
 
@@ -49,7 +49,7 @@ class MultiTaskNetRegressor(BaseMultiTaskNet, MultiTaskRegressorMixin, BaseEstim
         (``architecture``, ``hidden_layer_sizes``, ``tower_sizes``, ``n_experts``, ...,
         ``loss_weighting``, ``task_weights``, ``optimizer``, ``lr``, ``max_epochs``,
         ``batch_size``, ``early_stopping``, ``device``, ``random_state``, ``verbose``,
-        ``callbacks``, ``warm_start``, ``init_from``, ``task_column``).
+        ``callbacks``, ``warm_start``, ``init_from``, ``task_column``, ``n_threads``).
 
     Attributes
     ----------
@@ -242,6 +242,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         task_column=None,
+        n_threads=None,
     ):
         super().__init__(
             architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
@@ -254,7 +255,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
             freeze_shared=freeze_shared, device=device, random_state=random_state,
-            verbose=verbose, task_column=task_column,
+            verbose=verbose, task_column=task_column, n_threads=n_threads,
         )
         self.task_types = task_types
 
