@@ -74,7 +74,7 @@ n_task_experts, n_levels, activation, dropout
         Task balancing (see :mod:`sklearn_mtml.balancing`).
     optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
 validation_fraction, n_iter_no_change, tol, callbacks, warm_start, init_from, \
-freeze_shared, device, random_state, verbose, task_column
+freeze_shared, device, random_state, verbose, task_column, n_threads
         Training (see :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
 
     Attributes
@@ -159,6 +159,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         random_state=None,
         verbose=0,
         task_column=None,
+        n_threads=None,
     ):
         self.modalities = modalities
         self.modality_types = modality_types
@@ -182,7 +183,7 @@ class _MultiModalNet(BaseMultiTaskNet):
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
             freeze_shared=freeze_shared, device=device, random_state=random_state,
-            verbose=verbose, task_column=task_column,
+            verbose=verbose, task_column=task_column, n_threads=n_threads,
         )
 
     @classmethod
