@@ -128,6 +128,15 @@ def test_long_format_classification_with_per_task_labels():
     assert clf.score(X, labels) > 0.85
 
 
+def test_shared_private_trains_with_its_adversary_in_long_format():
+    X, y = _long()
+    model = MultiTaskNetRegressor(architecture="shared_private", task_column="school",
+                                  hidden_layer_sizes=(16,), max_epochs=40, lr=0.02,
+                                  random_state=0).fit(X, y)
+    assert model.net_._auxiliary and model.net_._routed
+    assert model.score(X, y) > 0.9
+
+
 def test_regression_targets_are_standardised_internally():
     X, Y = _wide(missing=False)
     Y = Y * np.array([1e-3, 1.0, 1e4]) + np.array([0.0, 500.0, -1e6])

@@ -12,6 +12,7 @@ from sklearn_mtml.nn.sharing import (
     MMoENetwork,
     PLENetwork,
     SharedBottomNetwork,
+    SharedPrivateNetwork,
     build_architecture,
 )
 
@@ -37,7 +38,8 @@ def test_every_architecture_outputs_tasks_side_by_side(name):
     out = net(torch.randn(7, 5))
     assert out.shape == (7, sum(OUT_SIZES))
     out.sum().backward()
-    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+    assert all(p.grad is not None for n, p in net.named_parameters()
+               if not n.startswith("discriminator"))
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
@@ -172,3 +174,23 @@ def test_routing_gives_each_row_its_own_task_outputs(name, n_levels):
     for i, t in enumerate(task.tolist()):
         size = out_sizes[t]
         torch.testing.assert_close(routed[i, :size], full[i, offsets[t]:offsets[t] + size])
+
+
+def test_shared_private_adversary_reverses_the_gradient_of_the_shared_encoder():
+    torch.manual_seed(0)
+    net = SharedPrivateNetwork(4, [1, 1], hidden_layer_sizes=(6,), orthogonality_weight=0.0,
+                               adversarial_weight=1.0)
+    x, task = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    net(x, task=task)
+    net.auxiliary_loss().backward()
+    disc_grad = net.discriminator.weight.grad.clone()
+    shared_grad = net.shared[0].weight.grad.clone()
+    # the same discriminator loss without reversal: the shared gradient flips sign
+    net.zero_grad()
+    logits = net.discriminator(net.shared(x))
+    torch.nn.functional.cross_entropy(logits, task).backward()
+    torch.testing.assert_close(net.discriminator.weight.grad, disc_grad)
+    torch.testing.assert_close(net.shared[0].weight.grad, -shared_grad)
+    net.eval()
+    net(x, task=task)
+    assert net.auxiliary_loss() is None

@@ -331,6 +331,7 @@ class _MultiTaskNeuralNet(NeuralNet):
     _grad_callbacks: bool = True
     _fused: bool = False
     _routed: bool = False
+    _auxiliary: bool = False
 
     def get_default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer())]
@@ -378,6 +379,9 @@ class _MultiTaskNeuralNet(NeuralNet):
         Xi, targets = batch
         y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
         losses, counts = self.criterion_(y_pred, *targets)
+        auxiliary = self.module_.auxiliary_loss() if self._auxiliary else None
+        if auxiliary is not None:  # the network's own regulariser (e.g. shared_private)
+            auxiliary.backward(retain_graph=True)
         total = self.criterion_.weighting.backward(losses, self._shared_parameters, counts > 0)
         return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
                 "task_counts": counts}
@@ -544,6 +548,10 @@ class BaseMultiTaskNet:
     ``_build_sharing(self, in_features, out_sizes) -> torch.nn.Module``
         The sharing network of ``architecture=`` and the size parameters, for a given input
         width (a multi-modal network puts it on top of its fused representation).
+        A network may also define ``auxiliary_loss() -> Tensor | None``: a regulariser of
+        its last training forward pass, back-propagated with the task losses; and accept
+        ``forward(x, task=index)`` to route long-format rows through their own task only
+        (returning ``(batch, max(out_sizes))``), which the estimator then uses.
     ``_shared_parameters(self, module) -> list[Parameter]``
         Parameters shared by the tasks, handed to gradient balancing methods (PCGrad, MGDA,
         ...). Default: ``module.shared_parameters()`` when the module has it, else every
@@ -559,8 +567,8 @@ class BaseMultiTaskNet:
 
     Parameters
     ----------
-    architecture : {"shared_bottom", "cross_stitch", "mmoe", "ple", "independent"}, \
-            class or module, default="shared_bottom"
+    architecture : {"shared_bottom", "cross_stitch", "mmoe", "ple", "shared_private", \
+            "independent"}, class or module, default="shared_bottom"
         How tasks share parameters (see :mod:`sklearn_mtml.nn.sharing`). A
         ``torch.nn.Module`` class is called as ``cls(in_features, out_sizes, **sizes)``; an
         instance is used as is (copied at each fit).
@@ -836,6 +844,7 @@ class BaseMultiTaskNet:
         net._fused = fused
         net._routed = layout.long and _accepts_task(module)
         criterion.routed = net._routed
+        net._auxiliary = callable(getattr(module, "auxiliary_loss", None))
         net.initialize()
         net._task_names = list(layout.names)
         weights = self._task_weight_list(layout)

@@ -20,7 +20,14 @@ name               sharing
 ``mmoe``           multi-gate mixture of experts (Ma et al., 2018)
 ``ple``            progressive layered extraction: stacked CGC levels with shared and
                    task-specific experts (Tang et al., 2020)
+``shared_private`` a shared and a private encoder per task; an adversarial task
+                   discriminator keeps task identity out of the shared part, an
+                   orthogonality penalty keeps the two parts apart (Liu et al., 2017)
 =================  ===================================================================
+
+A network may add a regulariser to the training objective through an
+``auxiliary_loss()`` method returning a scalar tensor of its last training forward pass (or
+``None``); the estimators back-propagate it alongside the task losses.
 
 All per-task parts are batched (:class:`~sklearn_mtml.nn.heads.TaskLinear`), so a step costs
 a handful of kernels whatever the number of tasks.
@@ -32,6 +39,7 @@ import inspect
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .heads import MLP, TaskHeads, TaskLinear, TaskMLP, make_activation
@@ -43,6 +51,7 @@ __all__ = [
     "MMoENetwork",
     "PLENetwork",
     "SharedBottomNetwork",
+    "SharedPrivateNetwork",
     "SharingNetwork",
     "build_architecture",
 ]
@@ -431,6 +440,102 @@ class PLENetwork(SharingNetwork):
         return out
 
 
+class _GradientReversal(torch.autograd.Function):
+    """Identity forward, negated (scaled) gradient backward (Ganin & Lempitsky, 2015)."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+class SharedPrivateNetwork(SharingNetwork):
+    """Shared-private sharing with an adversarial task discriminator (Liu et al., 2017).
+
+    Each task's head sees ``[shared(x), private_t(x)]``. During training, when the rows'
+    tasks are known (long format, ``forward(x, task=...)``), a linear discriminator learns
+    to tell the task from the shared representation while the shared encoder, through a
+    gradient-reversal layer, learns to fool it; an orthogonality penalty (squared cosine
+    between each row's shared and private representation) discourages the private part
+    from duplicating the shared one. Both terms are returned by :meth:`auxiliary_loss`.
+
+    Parameters
+    ----------
+    in_features : int
+    out_sizes : sequence of int
+    hidden_layer_sizes : sequence of int, default=(64,)
+        Widths of the shared encoder and of each private encoder.
+    tower_sizes : sequence of int, default=()
+    activation : str or nn.Module, default="relu"
+    dropout : float, default=0.0
+    adversarial_weight : float, default=0.05
+        Weight of the discriminator's loss (and of the reversed gradient).
+    orthogonality_weight : float, default=0.01
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = SharedPrivateNetwork(4, [1, 1, 1], hidden_layer_sizes=(8,))
+    >>> out = net(torch.zeros(5, 4), task=torch.tensor([0, 1, 2, 0, 1]))
+    >>> out.shape, net.auxiliary_loss().shape
+    (torch.Size([5, 1]), torch.Size([]))
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_sizes: Sequence[int],
+        *,
+        hidden_layer_sizes: Sequence[int] = (64,),
+        tower_sizes: Sequence[int] = (),
+        activation: str | nn.Module = "relu",
+        dropout: float = 0.0,
+        adversarial_weight: float = 0.05,
+        orthogonality_weight: float = 0.01,
+    ) -> None:
+        super().__init__(in_features, out_sizes)
+        self.shared = MLP(in_features, hidden_layer_sizes, activation, dropout)
+        self.private = TaskMLP(self.n_tasks, in_features, hidden_layer_sizes, activation,
+                               dropout)
+        width = self.shared.out_features + self.private.out_features
+        self.towers = TaskMLP(self.n_tasks, width, tower_sizes, activation, dropout)
+        self.heads = TaskHeads(self.n_tasks, self.towers.out_features, self.out_sizes)
+        self.discriminator = nn.Linear(self.shared.out_features, self.n_tasks)
+        self.adversarial_weight = float(adversarial_weight)
+        self.orthogonality_weight = float(orthogonality_weight)
+        self._aux: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor, task: torch.Tensor | None = None) -> torch.Tensor:
+        shared = self.shared(x)  # (B, H)
+        private = self.private(x, task)  # (B, H) routed, else (T, B, H)
+        if task is None:
+            both = torch.cat([shared.unsqueeze(0).expand(self.n_tasks, -1, -1), private], -1)
+        else:
+            both = torch.cat([shared, private], dim=-1)
+        out = self.heads(self.towers(both, task), task)
+        self._aux = None
+        if self.training:
+            cosine = F.cosine_similarity(shared.expand_as(private), private, dim=-1)
+            aux = self.orthogonality_weight * cosine.square().mean()
+            if task is not None and self.n_tasks > 1:
+                reversed_ = _GradientReversal.apply(shared, self.adversarial_weight)
+                aux = aux + self.adversarial_weight * F.cross_entropy(
+                    self.discriminator(reversed_), task)
+            self._aux = aux
+        return out
+
+    def auxiliary_loss(self) -> torch.Tensor | None:
+        """The regulariser of the last training forward pass (``None`` in eval mode)."""
+        return self._aux
+
+    def shared_modules(self) -> dict[str, nn.Module]:
+        return {"shared": self.shared}
+
+
 #: Sharing architectures by name (the values accepted by ``architecture=``).
 ARCHITECTURES: dict[str, type[SharingNetwork]] = {
     "independent": IndependentNetwork,
@@ -438,6 +543,7 @@ ARCHITECTURES: dict[str, type[SharingNetwork]] = {
     "cross_stitch": CrossStitchNetwork,
     "mmoe": MMoENetwork,
     "ple": PLENetwork,
+    "shared_private": SharedPrivateNetwork,
 }
 
 
