@@ -102,3 +102,21 @@ def test_network_modality_dropout_keeps_one_present_modality():
     assert torch.equal(net.drop_modalities(mask), mask)
     out = net({"a__0": torch.randn(150, 3), "b__0": torch.randn(150, 5), "mask": mask})
     assert [o.shape for o in out] == [(150, 2), (150, 1)]
+
+
+def test_alignment_auxiliary_loss():
+    torch.manual_seed(0)
+    encoders = {"a": TabularEncoder(3, out_features=4), "b": TabularEncoder(5, out_features=4)}
+    net = MultiModalNetwork(encoders, {"a": 1, "b": 1}, make_fusion("concat", [4, 4], 6),
+                            head_sizes=[2], alignment_weight=0.5)
+    mask = torch.tensor([[True, True]] * 6 + [[True, False]] * 2)
+    net({"a__0": torch.randn(8, 3), "b__0": torch.randn(8, 5), "mask": mask})
+    loss = net.auxiliary_loss()
+    assert loss.ndim == 0 and loss > 0
+    loss.backward()
+    assert net.align[0].weight.grad.abs().sum() > 0
+    assert net.auxiliary_loss() is None  # consumed
+    plain = MultiModalNetwork(encoders, {"a": 1, "b": 1}, make_fusion("concat", [4, 4], 6),
+                              head_sizes=[2])
+    plain({"a__0": torch.randn(8, 3), "b__0": torch.randn(8, 5), "mask": mask})
+    assert plain.auxiliary_loss() is None

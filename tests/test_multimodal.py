@@ -142,3 +142,9 @@ def test_modality_importance_of_a_neural_model():
     clf = MultiModalClassifier(SPEC, **FAST).fit(X, y)
     result = modality_importance(clf, X, y)
     assert result.importances.shape == (3,) and np.isfinite(result.scores).all()
+
+
+def test_alignment_objective_trains():
+    X, _, y = _data()
+    clf = MultiModalClassifier(SPEC, alignment_weight=0.1, **FAST).fit(X, y)
+    assert clf.score(X, y) > 0.8

@@ -66,6 +66,10 @@ Fusion subclass or instance, default="attention"
     modality_dropout : float, default=0.0
         Training-time probability of dropping each modality of each row (one present
         modality is always kept).
+    alignment_weight : float, default=0.0
+        Weight of an auxiliary cross-modal alignment objective (symmetric InfoNCE between
+        the representations of each pair of modalities present in a row), added to the task
+        losses; 0 disables it.
     architecture, hidden_layer_sizes, tower_sizes, n_experts, expert_sizes, \
 n_task_experts, n_levels, activation, dropout
         The multi-task network on top of the fused representation (see
@@ -114,6 +118,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         "text_max_features": [Interval(Integral, 1, None, closed="left")],
         "text_token_dropout": [Interval(Real, 0, 1, closed="left")],
         "modality_dropout": [Interval(Real, 0, 1, closed="left")],
+        "alignment_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -130,6 +135,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         text_max_features=20000,
         text_token_dropout=0.0,
         modality_dropout=0.0,
+        alignment_weight=0.0,
         architecture="shared_bottom",
         hidden_layer_sizes=(64,),
         tower_sizes=(),
@@ -172,6 +178,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         self.text_max_features = text_max_features
         self.text_token_dropout = text_token_dropout
         self.modality_dropout = modality_dropout
+        self.alignment_weight = alignment_weight
         super().__init__(
             architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
             tower_sizes=tower_sizes, n_experts=n_experts, expert_sizes=expert_sizes,
@@ -247,7 +254,8 @@ class _MultiModalNet(BaseMultiTaskNet):
         )
         head = self._build_sharing(fusion.out_features, out_sizes)
         return MultiModalNetwork(encoders, n_inputs, fusion, out_sizes,
-                                 modality_dropout=float(self.modality_dropout), head=head)
+                                 modality_dropout=float(self.modality_dropout), head=head,
+                                 alignment_weight=float(self.alignment_weight))
 
 
     def __sklearn_tags__(self):

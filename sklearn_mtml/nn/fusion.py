@@ -428,6 +428,13 @@ class MultiModalNetwork(nn.Module):
         probability; a row always keeps at least one of its present modalities.
     dropout : float, default=0.0
         Dropout before the task heads.
+    alignment_weight : float, default=0.0
+        Weight of the auxiliary cross-modal alignment loss (:meth:`auxiliary_loss`);
+        0 disables it.
+    alignment_dim : int, default=32
+        Size of the projections compared by the alignment loss.
+    temperature : float, default=0.1
+        Temperature of the alignment loss.
 
     The forward pass takes a dict with keys ``"<modality>__<i>"`` and ``"mask"`` (see
     :meth:`sklearn_mtml._modalities.ModalityBlocks.flat`), as a positional dict or keywords,
@@ -449,8 +456,16 @@ class MultiModalNetwork(nn.Module):
 
     def __init__(self, encoders: Mapping[str, nn.Module], n_inputs: Mapping[str, int],
                  fusion: Fusion, head_sizes: Sequence[int], modality_dropout: float = 0.0,
-                 dropout: float = 0.0, head: nn.Module | None = None):
+                 dropout: float = 0.0, head: nn.Module | None = None,
+                 alignment_weight: float = 0.0, alignment_dim: int = 32,
+                 temperature: float = 0.1):
         super().__init__()
+        self.alignment_weight = float(alignment_weight)
+        self.temperature = float(temperature)
+        self.align = nn.ModuleList(
+            nn.Linear(e.out_features, alignment_dim) for e in encoders.values()
+        ) if self.alignment_weight > 0 else None
+        self._last = None
         self.names = list(encoders)
         self.n_inputs = [int(n_inputs[name]) for name in self.names]
         self.encoders = nn.ModuleList(encoders[name] for name in self.names)
@@ -494,7 +509,36 @@ class MultiModalNetwork(nn.Module):
             encoder(*[inputs[f"{name}__{i}"] for i in range(k)])
             for name, k, encoder in zip(self.names, self.n_inputs, self.encoders)
         ]
+        if self.align is not None and self.training:
+            self._last = (embeddings, mask)
         return self.fusion(embeddings, mask)
+
+    def auxiliary_loss(self) -> torch.Tensor | None:
+        """Cross-modal alignment of the last training batch (``None`` when disabled).
+
+        For each pair of modalities, over the rows where both are present, a symmetric
+        InfoNCE loss (CLIP-style) pulls the projections of the same row together and pushes
+        other rows' apart; the mean over pairs is scaled by ``alignment_weight``.
+        """
+        if self.align is None or self._last is None:
+            return None
+        embeddings, mask = self._last
+        self._last = None
+        losses = []
+        for i in range(len(embeddings)):
+            for j in range(i + 1, len(embeddings)):
+                rows = mask[:, i] & mask[:, j]
+                if int(rows.sum()) < 2:
+                    continue
+                zi = nn.functional.normalize(self.align[i](embeddings[i][rows]), dim=1)
+                zj = nn.functional.normalize(self.align[j](embeddings[j][rows]), dim=1)
+                logits = zi @ zj.T / self.temperature
+                target = torch.arange(len(zi), device=zi.device)
+                losses.append((nn.functional.cross_entropy(logits, target)
+                               + nn.functional.cross_entropy(logits.T, target)) / 2)
+        if not losses:
+            return None
+        return self.alignment_weight * torch.stack(losses).mean()
 
     def forward(self, X=None, **kwargs):
         return self.head(self.drop(self.fused(X, **kwargs)))
