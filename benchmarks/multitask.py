@@ -50,6 +50,7 @@ SIZES = {
     "cross_stitch": dict(hidden_layer_sizes=(16,)),
     "mmoe": dict(hidden_layer_sizes=(32,), n_experts=4),
     "ple": dict(hidden_layer_sizes=(32,), n_experts=2, n_levels=1),
+    "shared_private": dict(hidden_layer_sizes=(16,)),
 }
 
 
@@ -59,7 +60,8 @@ def school_models(full: bool):
     pairs = [("independent", "fixed"), ("shared_bottom", "fixed"),
              ("shared_bottom", "uncertainty"), ("shared_bottom", "dwa"),
              ("shared_bottom", "pcgrad"), ("mmoe", "fixed"), ("mmoe", "uncertainty"),
-             ("ple", "fixed"), ("ple", "uncertainty"), ("cross_stitch", "fixed")]
+             ("ple", "fixed"), ("ple", "uncertainty"), ("cross_stitch", "fixed"),
+             ("shared_private", "fixed")]
     if full:
         pairs += [("shared_bottom", "mgda"), ("shared_bottom", "gradnorm")]
     return pairs
@@ -87,14 +89,14 @@ class _IndependentRidge:
         return out.to_numpy()
 
 
-def run_school(n_splits: int, full: bool):
+def run_school(n_splits: int, full: bool, only=None):
     school = load_school(as_frame=True)
     X, y = school.data, school.target.to_numpy()
     features = [c for c in X.columns if c != TASK]
     splitter = TaskShuffleSplit(n_splits=n_splits, train_size=0.3, random_state=1,
                                 task_column=TASK)
     makers = {f"{a} / {w}": (lambda a=a, w=w, s=0: _net(a, w, s, task_column=TASK))
-              for a, w in school_models(full)}
+              for a, w in school_models(full) if only is None or a in only}
     makers["ridge per school (RidgeCV)"] = lambda s=0: _IndependentRidge()
     makers["MultiTaskRidgeCV"] = lambda s=0: MultiTaskRidgeCV(
         alphas=np.logspace(0, 5, 11), shared_alphas=np.logspace(-1, 3, 5), task_column=TASK)
@@ -130,13 +132,13 @@ def related_tasks(seed: int, n_train: int = 600, n_test: int = 2000, n_tasks: in
     return X[:n_train], Y_train, X[n_train:], Y[n_train:]
 
 
-def run_wide(n_splits: int):
+def run_wide(n_splits: int, only=None):
     results = {}
     for split in range(n_splits):
         X, Y, X_test, Y_test = related_tasks(100 + split)
         scaler = StandardScaler().fit(X)
         X, X_test = scaler.transform(X), scaler.transform(X_test)
-        for architecture in SIZES:
+        for architecture in [a for a in SIZES if only is None or a in only]:
             for weighting in (["fixed"] if architecture == "independent" else WIDE_WEIGHTINGS):
                 name = f"{architecture} / {weighting}"
                 start = time.perf_counter()
@@ -157,9 +159,10 @@ def table(results, metric: str, reference: str) -> str:
     for name, r in results.items():
         s = np.asarray(r["score"])
         diff = s - ref
+        epochs = "" if np.isnan(r["epochs"]).all() else f"{np.nanmean(r['epochs']):.0f}"
         lines.append(
             f"| {name} | {s.mean():.2f} ± {s.std():.2f} | {diff.mean():+.2f} "
-            f"| {np.mean(r['time']):.1f} | {np.nanmean(r['epochs']):.0f} |")
+            f"| {np.mean(r['time']):.1f} | {epochs} |")
     return "\n".join(lines)
 
 
@@ -171,17 +174,19 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1: small nets, shared machine)")
     parser.add_argument("--only", choices=["school", "wide"], default=None)
+    parser.add_argument("--architectures", nargs="*", default=None,
+                        help="restrict to these architectures (plus the references)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"Python {platform.python_version()}, torch {torch.__version__}, scikit-learn "
           f"{sklearn.__version__}, torch threads {torch.get_num_threads()}, "
           f"{args.splits} splits\n")
     if args.only != "wide":
-        school = run_school(args.splits, args.full)
+        school = run_school(args.splits, args.full, args.architectures)
         print("\n### School (long format, EV %)\n")
         print(table(school, "EV % (mean ± std)", "independent / fixed"))
     if args.only != "school":
-        wide = run_wide(args.splits)
+        wide = run_wide(args.splits, args.architectures)
         print("\n### Related tasks (wide, 40% labels missing, mean test R²)\n")
         print(table(wide, "R² (mean ± std)", "independent / fixed"))
 
