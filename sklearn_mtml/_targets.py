@@ -241,6 +241,20 @@ def _check_X_features(estimator, X, reset, task_column, allow_nan=False, convert
             f"Expected a 2D array for X, got an array of shape {np.shape(X)}: "
             "Reshape your data (one row per sample)."
         )
+    if isinstance(X, pd.DataFrame) and X.columns.has_duplicates:
+        # caught here: sklearn's feature-name check would fail deep inside narwhals
+        duplicated = list(dict.fromkeys(X.columns[X.columns.duplicated()]))
+        raise ValueError(
+            f"X has duplicated column names {duplicated[:10]}; {_est_name(estimator)} "
+            "needs each column name once (rename or drop the duplicates)."
+        )
+    if _num_samples(X) == 0:
+        # before any conversion: estimators with their own convert_X would otherwise
+        # fail later with a misleading message (e.g. "no observed labels")
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={np.shape(X)}) while a minimum of 1 is "
+            f"required by {_est_name(estimator)}."
+        )
     validate_data(estimator, X, reset=reset, skip_check_array=True)
     if task_column is None:
         return convert_X(X, reset), None, None
