@@ -50,8 +50,8 @@ def _present_mask(losses: torch.Tensor, present, n_tasks: int) -> tuple[torch.Te
             f"losses and present must have shape ({n_tasks},) (one entry per task); got "
             f"{tuple(losses.shape)} and {tuple(present.shape)}."
         )
-    if bool(present.all()):
-        return present, losses
+    # No ``if present.all()`` shortcut: reading a device tensor on the host forces a GPU
+    # synchronisation every step.
     return present, torch.where(present, losses, torch.zeros_like(losses))
 
 
@@ -121,7 +121,8 @@ class LossWeighting(torch.nn.Module):
     def _weighted_loss(self, losses: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """Scalar objective of a loss-weighting method (override to add a regulariser)."""
         weights = self.weights().to(device=losses.device, dtype=losses.dtype)
-        return (weights * losses)[present].sum()
+        weighted = weights * losses
+        return torch.where(present, weighted, torch.zeros_like(weighted)).sum()
 
     def backward(
         self,
@@ -152,8 +153,6 @@ class LossWeighting(torch.nn.Module):
             The scalar objective that was differentiated, detached (for logging).
         """
         present, losses = _present_mask(losses, present, self.n_tasks)
-        if not bool(present.any()):
-            return losses.new_zeros(())
         total = self._weighted_loss(losses, present)
         if total.requires_grad:
             total.backward()
