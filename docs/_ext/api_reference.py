@@ -25,6 +25,11 @@ SUBPACKAGES = [
     ),
     ("sklearn_mtml.inspection", "Inspection and plotting", "Displays and diagnostics."),
     ("sklearn_mtml.utils", "Utilities", "Discovery of estimators and developer helpers."),
+    (
+        "sklearn_mtml.persistence",
+        "Safe persistence",
+        "Save and load neural estimators without pickle (see :ref:`persistence`).",
+    ),
 ]
 
 HEADER = """\
