@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from sklearn_mtml._modalities import (
     ModalityPreprocessor,
@@ -10,6 +11,13 @@ from sklearn_mtml._modalities import (
     presence_mask,
     resolve_modalities,
 )
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small problems: thread pools only add synchronisation (and oversubscribe 2 cores)."""
+    with threadpool_limits(1):
+        yield
 
 
 def _frame():
