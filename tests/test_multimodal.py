@@ -161,3 +161,19 @@ def test_alignment_objective_trains():
     X, _, y = _data()
     clf = MultiModalClassifier(SPEC, alignment_weight=0.1, **FAST).fit(X, y)
     assert clf.score(X, y) > 0.8
+
+
+def test_warm_start_and_partial_fit_keep_the_first_vocabulary():
+    X, _, y = _data()
+    clf = MultiModalClassifier(SPEC, warm_start=True, **{**FAST, "max_epochs": 3}).fit(X, y)
+    vocabulary = clf.preprocessor_.vocabulary_size_["text"]
+    other = X.assign(review="entirely new words here")
+    clf.fit(other, y)
+    assert clf.preprocessor_.vocabulary_size_["text"] == vocabulary
+    assert len(clf.history_) == 6
+    part = MultiModalClassifier(SPEC, **FAST)
+    part.partial_fit(X.iloc[:60], y[:60], classes=[0, 1])
+    first = part.preprocessor_.vocabulary_size_["text"]
+    part.partial_fit(other.iloc[60:], y[60:])
+    assert part.preprocessor_.vocabulary_size_["text"] == first
+    assert np.isfinite(part.predict_proba(X)).all()

@@ -196,7 +196,7 @@ class _MultiModalNet(BaseMultiTaskNet):
     @classmethod
     def _check_instance(cls):
         return cls(encoder_sizes=(16,), fusion_size=16, hidden_layer_sizes=(16,),
-                   max_epochs=15, lr=0.02, batch_size=32, random_state=0)
+                   max_epochs=15, lr=0.02, batch_size=32, random_state=0, n_threads=1)
 
     # ------------------------------------------------------------------ hooks
     def _convert_X(self, features, reset):
