@@ -120,3 +120,13 @@ def test_modality_importance_and_display():
     assert len(display.bars_) == 3
     with pytest.raises(ValueError, match="pass modalities="):
         modality_importance(LogisticRegression().fit(X[["b"]].fillna(0), y), X, y)
+
+
+def test_long_format_task_column():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"task": rng.integers(0, 3, 90), "a": rng.normal(size=90),
+                      "b": rng.normal(size=90)})
+    y = X.a * (X.task + 1) + X.b
+    reg = LateFusionRegressor({"m1": ["a"], "m2": ["b"]}, task_column="task").fit(X, y)
+    assert reg.n_tasks_ == 3 and reg.predict(X).shape == (90,)
+    assert reg.score(X, y) > 0.9

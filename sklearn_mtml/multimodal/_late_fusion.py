@@ -132,10 +132,12 @@ class _BaseLateFusion:
         "weights": [dict, None],
         "final_estimator": [None, HasMethods(["fit"])],
         "cv": [Interval(Integral, 2, None, closed="left")],
+        "task_column": [None, str, Integral],
     }
 
     def __init__(self, modalities=None, *, modality_types=None, estimators=None,
-                 combine="stacking", weights=None, final_estimator=None, cv=5):
+                 combine="stacking", weights=None, final_estimator=None, cv=5,
+                 task_column=None):
         self.modalities = modalities
         self.modality_types = modality_types
         self.estimators = estimators
@@ -143,6 +145,7 @@ class _BaseLateFusion:
         self.weights = weights
         self.final_estimator = final_estimator
         self.cv = cv
+        self.task_column = task_column
 
     def _convert_X(self, features, reset):
         return validate_modality_X(self, features, reset)
@@ -291,6 +294,9 @@ class LateFusionClassifier(_BaseLateFusion, MultiTaskClassifierMixin, BaseEstima
         ``combine="stacking"``: the meta-classifier (default ``LogisticRegression``).
     cv : int, default=5
         Folds for the out-of-fold member predictions (stacking).
+    task_column : int, str or None, default=None
+        Long format: the column of ``X`` with each row's task id (not a feature; a
+        positional ``modalities`` spec then counts the columns without it).
 
     Attributes
     ----------
@@ -399,6 +405,9 @@ class LateFusionRegressor(_BaseLateFusion, MultiTaskRegressorMixin, BaseEstimato
         ``combine="stacking"``: the meta-regressor (default ``RidgeCV``).
     cv : int, default=5
         Folds for the out-of-fold member predictions (stacking).
+    task_column : int, str or None, default=None
+        Long format: the column of ``X`` with each row's task id (not a feature; a
+        positional ``modalities`` spec then counts the columns without it).
 
     Attributes
     ----------
