@@ -25,13 +25,6 @@ from sklearn_mtml.balancing._nash_mtl import nash_bargaining_weights
 ALL_TRUE = torch.tensor([True, True])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: intra-op threads only add spin-wait (30x slower on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class TwoHeads(torch.nn.Module):

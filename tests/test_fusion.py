@@ -1,7 +1,6 @@
 """Encoders and the fusion family: shapes, mask-awareness, gradient flow."""
 
 import pytest
-from threadpoolctl import threadpool_limits
 
 torch = pytest.importorskip("torch")
 
@@ -12,18 +11,6 @@ from sklearn_mtml.nn.encoders import (  # noqa: E402
     make_encoder,
 )
 from sklearn_mtml.nn.fusion import FUSIONS, MultiModalNetwork, make_fusion  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small problems: thread pools only add synchronisation (and oversubscribe 2 cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 SIZES = [3, 5, 4]
 

@@ -5,16 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
-from threadpoolctl import threadpool_limits
 
 from sklearn_mtml.multimodal import LateFusionClassifier, LateFusionRegressor
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small problems: thread pools only add synchronisation (and oversubscribe 2 cores)."""
-    with threadpool_limits(1):
-        yield
 
 WORDS = {0: ["dull", "tight", "cheap", "returned"], 1: ["lovely", "soft", "perfect", "great"]}
 

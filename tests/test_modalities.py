@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 
 from sklearn_mtml._modalities import (
     ModalityPreprocessor,
@@ -11,13 +10,6 @@ from sklearn_mtml._modalities import (
     presence_mask,
     resolve_modalities,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small problems: thread pools only add synchronisation (and oversubscribe 2 cores)."""
-    with threadpool_limits(1):
-        yield
 
 
 def _frame():

@@ -5,7 +5,6 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 
 torch = pytest.importorskip("torch")
 
@@ -13,18 +12,6 @@ from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
 
 from sklearn_mtml.neural import MultiModalClassifier, MultiModalRegressor  # noqa: E402
 from sklearn_mtml.nn.fusion import FUSIONS  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small problems: thread pools only add synchronisation (and oversubscribe 2 cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 WORDS = {0: ["dull", "tight", "cheap", "returned"], 1: ["lovely", "soft", "perfect", "great"]}
 SPEC = {"num": ["a", "b"], "cat": ["colour", "size"], "text": "review"}

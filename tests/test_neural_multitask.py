@@ -20,17 +20,6 @@ from sklearn_mtml.neural import (
 )
 from sklearn_mtml.nn.sharing import ARCHITECTURES, SharedBottomNetwork
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one intra-op thread is faster and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=32, lr=0.01, random_state=0)
 
 

@@ -16,17 +16,6 @@ from sklearn_mtml.nn.sharing import (
     build_architecture,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one intra-op thread is faster and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-
 OUT_SIZES = [1, 3, 2]
 
 
