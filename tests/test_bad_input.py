@@ -234,6 +234,15 @@ def test_complex_X_is_refused(name, cls):
     _assert_fails_cleanly(est, lambda: est.fit(X + 1j, Y), ValueError, "[Cc]omplex")
 
 
+@all_
+def test_sparse_X_is_refused(name, cls):
+    import scipy.sparse as sp
+
+    est = _make(cls)
+    X, Y = _data(est)
+    _assert_fails_cleanly(est, lambda: est.fit(sp.csr_matrix(X), Y), TypeError, "[Ss]parse")
+
+
 # ----------------------------------------------------------------------------- y values
 @all_
 def test_missing_labels_are_left_out(name, cls):
