@@ -494,7 +494,11 @@ def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):
             if isinstance(k, float) and k.is_integer():
                 index[i] = position.get(int(k), -1)
     if (index < 0).any():
-        shown = list(dict.fromkeys(_as_key(v) for v in ids[index < 0]))[:10]
+        # ids from a float array (3.0) are shown as the integers they stand for
+        shown = list(dict.fromkeys(
+            int(k) if isinstance(k, float) and k.is_integer() else k
+            for k in (_as_key(v) for v in ids[index < 0])
+        ))[:10]
         raise ValueError(
             f"Task id(s) {shown} in task_column {layout.task_column!r} were not seen in fit; "
             f"{_est_name(estimator)} can only predict the {layout.n_tasks} tasks it was "

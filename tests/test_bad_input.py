@@ -387,7 +387,7 @@ def test_unseen_task_id_is_named(name, cls):
     est.fit(X, y)
     X_new = X[:4].copy()
     X_new[2, 0] = 7
-    with pytest.raises(ValueError, match=r"\[7(\.0)?\].*not seen in fit"):
+    with pytest.raises(ValueError, match=r"Task id\(s\) \[7\] .*not seen in fit"):
         est.predict(X_new)
     assert est.predict(X[:4]).shape == (4,)
 
