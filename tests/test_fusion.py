@@ -120,3 +120,50 @@ def test_alignment_auxiliary_loss():
                               head_sizes=[2])
     plain({"a__0": torch.randn(8, 3), "b__0": torch.randn(8, 5), "mask": mask})
     assert plain.auxiliary_loss() is None
+
+
+def _recon_net(weight=1.0):
+    encoders = {"a": TabularEncoder(3, out_features=4), "b": TabularEncoder(2, out_features=4)}
+    return MultiModalNetwork(
+        encoders, {"a": 1, "b": 1}, make_fusion("concat", [4, 4], 8), head_sizes=[1],
+        reconstruction_weight=weight, reconstruct_sizes={"a": 3, "b": 2},
+    )
+
+
+def test_reconstruction_loss_ignores_absent_rows_and_learns():
+    torch.manual_seed(0)
+    net = _recon_net()
+    xa, xb = torch.randn(16, 3), torch.randn(16, 2)
+    mask = torch.ones(16, 2, dtype=torch.bool)
+    mask[:4, 0] = False  # modality "a" absent in the first rows
+    net.train()
+
+    def loss(a):
+        net({"a__0": a, "b__0": xb, "mask": mask})
+        return net.auxiliary_loss()
+
+    first = loss(xa)
+    assert first.ndim == 0 and first.item() > 0
+    changed = xa.clone()
+    changed[:4] = 1e3  # garbage in the absent rows must not count
+    torch.testing.assert_close(loss(changed), first)
+    assert net.auxiliary_loss() is None  # consumed: one term per training batch
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(200):
+        optimizer.zero_grad()
+        loss(xa).backward()
+        optimizer.step()
+    assert loss(xa).item() < 0.5 * first.item()
+
+
+def test_reconstruction_is_off_by_default_and_in_eval():
+    net = _recon_net(weight=0.0)
+    net.train()
+    net({"a__0": torch.randn(4, 3), "b__0": torch.randn(4, 2),
+         "mask": torch.ones(4, 2, dtype=torch.bool)})
+    assert net.auxiliary_loss() is None
+    net = _recon_net()
+    net.eval()
+    net({"a__0": torch.randn(4, 3), "b__0": torch.randn(4, 2),
+         "mask": torch.ones(4, 2, dtype=torch.bool)})
+    assert net.auxiliary_loss() is None

@@ -164,3 +164,23 @@ def test_warm_start_and_partial_fit_keep_the_first_vocabulary():
     part.partial_fit(other.iloc[60:], y[60:])
     assert part.preprocessor_.vocabulary_size_["text"] == first
     assert np.isfinite(part.predict_proba(X)).all()
+
+
+def test_reconstruction_objective_trains_the_decoders():
+    from skorch.callbacks import Callback
+
+    class Snapshot(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.start = {k: v.detach().clone()
+                          for k, v in net.module_.decoders.state_dict().items()}
+
+    X, _, y = _data()
+    clf = MultiModalClassifier(SPEC, reconstruction_weight=0.5, modality_dropout=0.2,
+                               callbacks=[("snapshot", Snapshot())], **FAST).fit(X, y)
+    snapshot = dict(clf.net_.callbacks_)["snapshot"]  # the net's own (cloned) instance
+    decoders = clf.net_.module_.decoders
+    assert len(decoders) >= 1
+    # decoders get gradient from the reconstruction objective only: they must have moved
+    for key, value in decoders.state_dict().items():
+        assert not torch.equal(value, snapshot.start[key])
+    assert clf.score(X, y) > 0.8

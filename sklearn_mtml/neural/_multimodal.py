@@ -70,6 +70,12 @@ Fusion subclass or instance, default="attention"
         Weight of an auxiliary cross-modal alignment objective (symmetric InfoNCE between
         the representations of each pair of modalities present in a row), added to the task
         losses; 0 disables it.
+    reconstruction_weight : float, default=0.0
+        Weight of an auxiliary per-modality reconstruction objective: the dense input of
+        each numeric, tabular (its numeric part) or image modality is predicted back from
+        the fused representation (mean squared error over the rows where the modality is
+        present). With ``modality_dropout`` it teaches the fused representation to stand in
+        for a missing modality. 0 disables it.
     architecture, hidden_layer_sizes, tower_sizes, n_experts, expert_sizes, \
 n_task_experts, n_levels, activation, dropout
         The multi-task network on top of the fused representation (see
@@ -119,6 +125,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         "text_token_dropout": [Interval(Real, 0, 1, closed="left")],
         "modality_dropout": [Interval(Real, 0, 1, closed="left")],
         "alignment_weight": [Interval(Real, 0, None, closed="left")],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -136,6 +143,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         text_token_dropout=0.0,
         modality_dropout=0.0,
         alignment_weight=0.0,
+        reconstruction_weight=0.0,
         architecture="shared_bottom",
         hidden_layer_sizes=(64,),
         tower_sizes=(),
@@ -179,6 +187,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         self.text_token_dropout = text_token_dropout
         self.modality_dropout = modality_dropout
         self.alignment_weight = alignment_weight
+        self.reconstruction_weight = reconstruction_weight
         super().__init__(
             architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
             tower_sizes=tower_sizes, n_experts=n_experts, expert_sizes=expert_sizes,
@@ -253,9 +262,16 @@ class _MultiModalNet(BaseMultiTaskNet):
             float(self.dropout), **(self.fusion_params or {}),
         )
         head = self._build_sharing(fusion.out_features, out_sizes)
+        dense = {  # width of each modality's dense float input, for reconstruction
+            m.name: int(np.prod(m.image_shape)) if m.kind == "image"
+            else pre.n_numeric_.get(m.name, 0)
+            for m in self.modalities_ if m.kind in ("numeric", "tabular", "image")
+        }
         return MultiModalNetwork(encoders, n_inputs, fusion, out_sizes,
                                  modality_dropout=float(self.modality_dropout), head=head,
-                                 alignment_weight=float(self.alignment_weight))
+                                 alignment_weight=float(self.alignment_weight),
+                                 reconstruction_weight=float(self.reconstruction_weight),
+                                 reconstruct_sizes=dense)
 
 
     def __sklearn_tags__(self):

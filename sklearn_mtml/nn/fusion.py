@@ -435,6 +435,12 @@ class MultiModalNetwork(nn.Module):
         Size of the projections compared by the alignment loss.
     temperature : float, default=0.1
         Temperature of the alignment loss.
+    reconstruction_weight : float, default=0.0
+        Weight of the auxiliary per-modality reconstruction loss (:meth:`auxiliary_loss`);
+        0 disables it.
+    reconstruct_sizes : dict of {str: int} or None, default=None
+        Modalities to reconstruct and the width of their dense float input (``"<m>__0"``):
+        numeric, the numeric part of tabular, or image pixels.
 
     The forward pass takes a dict with keys ``"<modality>__<i>"`` and ``"mask"`` (see
     :meth:`sklearn_mtml._modalities.ModalityBlocks.flat`), as a positional dict or keywords,
@@ -458,8 +464,19 @@ class MultiModalNetwork(nn.Module):
                  fusion: Fusion, head_sizes: Sequence[int], modality_dropout: float = 0.0,
                  dropout: float = 0.0, head: nn.Module | None = None,
                  alignment_weight: float = 0.0, alignment_dim: int = 32,
-                 temperature: float = 0.1):
+                 temperature: float = 0.1, reconstruction_weight: float = 0.0,
+                 reconstruct_sizes: Mapping[str, int] | None = None):
         super().__init__()
+        self.reconstruction_weight = float(reconstruction_weight)
+        sizes = dict(reconstruct_sizes or {}) if self.reconstruction_weight > 0 else {}
+        # A linear decoder per reconstructed modality reads the *fused* representation:
+        # the fused vector must keep what each modality carries, also when modality dropout
+        # hid that modality from the encoders.
+        self.decoders = nn.ModuleDict(
+            {name: nn.Linear(fusion.out_features, int(size)) for name, size in sizes.items()
+             if int(size) > 0}
+        )
+        self._recon = None
         self.alignment_weight = float(alignment_weight)
         self.temperature = float(temperature)
         self.align = nn.ModuleList(
@@ -511,15 +528,46 @@ class MultiModalNetwork(nn.Module):
         ]
         if self.align is not None and self.training:
             self._last = (embeddings, mask)
-        return self.fusion(embeddings, mask)
+        fused = self.fusion(embeddings, mask)
+        if len(self.decoders) and self.training:
+            self._recon = (fused, inputs, inputs["mask"].bool())
+        return fused
 
     def auxiliary_loss(self) -> torch.Tensor | None:
-        """Cross-modal alignment of the last training batch (``None`` when disabled).
+        """Auxiliary objectives of the last training batch (``None`` when all disabled).
 
-        For each pair of modalities, over the rows where both are present, a symmetric
-        InfoNCE loss (CLIP-style) pulls the projections of the same row together and pushes
-        other rows' apart; the mean over pairs is scaled by ``alignment_weight``.
+        The training objective becomes ``sum_t lambda_t L_t + sum_m mu_m R_m``:
+
+        * alignment (``alignment_weight``): for each pair of modalities, over the rows where
+          both are present, a symmetric InfoNCE loss (CLIP-style) pulls the projections of the
+          same row together and pushes other rows' apart; the mean over pairs is scaled;
+        * reconstruction (``reconstruction_weight``): each reconstructed modality's dense
+          input is predicted from the fused representation by a linear decoder; mean squared
+          error over the rows where that modality is present, averaged over modalities.
         """
+        terms = [t for t in (self._alignment_loss(), self._reconstruction_loss())
+                 if t is not None]
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+    def _reconstruction_loss(self) -> torch.Tensor | None:
+        if self._recon is None:
+            return None
+        fused, inputs, mask = self._recon
+        self._recon = None
+        losses = []
+        for name, decoder in self.decoders.items():
+            present = mask[:, self.names.index(name)]
+            if not bool(present.any()):
+                continue
+            target = inputs[f"{name}__0"][present].reshape(int(present.sum()), -1).float()
+            losses.append(nn.functional.mse_loss(decoder(fused[present]), target))
+        if not losses:
+            return None
+        return self.reconstruction_weight * torch.stack(losses).mean()
+
+    def _alignment_loss(self) -> torch.Tensor | None:
         if self.align is None or self._last is None:
             return None
         embeddings, mask = self._last
