@@ -125,7 +125,7 @@ class TaskLossDisplay:
             for phase in phases:
                 handles.append(Line2D([], [], color="grey", linestyle=_PHASE_STYLE.get(phase, ":")))
                 labels.append(phase)
-        ax.legend(handles, labels)
+        ax.legend(handles, labels, fontsize="small", ncol=2 if len(labels) > 6 else 1)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss (standardised targets)")
         ax.set_title("Per-task loss")
@@ -245,7 +245,7 @@ class TaskWeightDisplay:
         for t, name in enumerate(self.task_names):
             (lines[t],) = ax.plot(x, self.weights[:, t], marker=".", color=f"C{t % 10}",
                                   label=str(name))
-        ax.legend()
+        ax.legend(fontsize="small", ncol=2 if len(lines) > 6 else 1)
         ax.set_xlabel("epoch")
         ax.set_ylabel("task weight")
         ax.set_title(self.title or "Task weights")
