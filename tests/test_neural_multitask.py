@@ -337,3 +337,24 @@ def test_cuda_request_without_cuda_is_a_clear_error():
     X, Y = _wide()
     with pytest.raises(ValueError, match="CUDA is not available"):
         MultiTaskNetRegressor(**{**FAST, "device": "cuda"}).fit(X, Y)
+
+
+def test_callback_parameters_are_reachable_by_set_params_and_grid_search():
+    from skorch.callbacks import EarlyStopping
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+    stop = EarlyStopping(monitor="train_loss", patience=5)
+    net = MultiTaskNetRegressor(callbacks=[("stop", stop)], **FAST)
+    net.set_params(callbacks__stop__patience=2)
+    assert stop.patience == 5  # the caller's instance is untouched
+    assert dict(net.callbacks)["stop"].patience == 2
+    with pytest.raises(ValueError, match="no callback named 'nope'"):
+        net.set_params(callbacks__nope__patience=1)
+    search = GridSearchCV(
+        MultiTaskNetRegressor(callbacks=[("stop", stop)], **FAST),
+        {"callbacks__stop__patience": [1, 7]}, cv=2,
+    ).fit(X, Y)
+    chosen = search.best_params_["callbacks__stop__patience"]
+    assert dict(search.best_estimator_.net_.callbacks_)["stop"].patience == chosen

@@ -734,6 +734,44 @@ class BaseMultiTaskNet:
         self.task_column = task_column
         self.n_threads = n_threads
 
+    def set_params(self, **params):
+        """Set parameters, including those of callbacks as ``callbacks__<name>__<param>``.
+
+        As in skorch, ``callbacks__<name>__<param>`` reaches the parameter of the callback
+        passed as ``(name, callback)`` (so ``GridSearchCV`` can tune it) and
+        ``callbacks__<name>`` replaces that callback. The callback is copied before it is
+        changed: the caller's instance is never modified.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        nested = {k: v for k, v in params.items() if k.startswith("callbacks__")}
+        if nested:
+            callbacks = [tuple(item) for item in (self.callbacks or [])]
+            names = [name for name, _ in callbacks]
+            for key, value in nested.items():
+                name, _, param = key[len("callbacks__"):].partition("__")
+                if name not in names:
+                    raise ValueError(
+                        f"{key!r}: no callback named {name!r}; callbacks are {names}."
+                    )
+                i = names.index(name)
+                if not param:
+                    callbacks[i] = (name, value)
+                    continue
+                callback = copy.deepcopy(callbacks[i][1])
+                callback.set_params(**{param: value})
+                callbacks[i] = (name, callback)
+            params = {k: v for k, v in params.items() if k not in nested}
+            params["callbacks"] = callbacks
+        return super().set_params(**params)
+
     # ------------------------------------------------------------------ hooks
     def _to_tensors(self, X, fit: bool) -> TensorInput:
         return torch.tensor(np.asarray(X, dtype=np.float32))
