@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._base import fitted_history, get_axes, history_column
+from ._base import final_estimator, fitted_history, get_axes, history_column
 
 __all__ = ["TaskLossDisplay", "TaskWeightDisplay"]
 
@@ -270,7 +270,6 @@ class TaskWeightDisplay:
         weights = history_column(history, "task_weights", len(names))
         if weights is None:
             raise ValueError(f"{type(estimator).__name__}.history_ records no task_weights.")
-        model = getattr(estimator, "steps", [(None, estimator)])[-1][1]
-        method = getattr(model, "loss_weighting", None)
+        method = getattr(final_estimator(estimator), "loss_weighting", None)
         title = f"Task weights ({method})" if isinstance(method, str) else None
         return cls(weights, names, title=title).plot(ax=ax)
