@@ -1,7 +1,7 @@
 """
-==================================================
+===================================================
 Which modality matters? Handwritten digits, 6 views
-==================================================
+===================================================
 
 UCI Multiple Features describes 2,000 handwritten digits by six views (modalities):
 Fourier coefficients of the contour (``fou``), profile correlations (``fac``),
