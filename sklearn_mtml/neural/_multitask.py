@@ -34,14 +34,17 @@ def _fast(cls, **params):
 
 
 class MultiTaskNetRegressor(BaseMultiTaskNet, MultiTaskRegressorMixin, BaseEstimator):
-    """Multi-task neural network regressor (PyTorch through skorch).
+    __doc__ = (
+        """Multi-task neural network regressor (PyTorch through skorch).
 
     One network predicts every task; ``architecture`` chooses how the tasks share
     parameters and ``loss_weighting`` how their losses are balanced. Targets are
     standardised per task inside the model (and restored at predict time), so tasks on
     raw, different scales can be learned together; features are not scaled (put a
     ``StandardScaler`` in front).
-    """ + _SHARED_DOC + """
+    """
+        + _SHARED_DOC
+        + """
     Parameters
     ----------
     **params
@@ -76,7 +79,8 @@ class MultiTaskNetRegressor(BaseMultiTaskNet, MultiTaskRegressorMixin, BaseEstim
 
     Examples
     --------
-    >>>     >>> from sklearn_mtml.neural import MultiTaskNetRegressor
+    >>> import numpy as np
+    >>> from sklearn_mtml.neural import MultiTaskNetRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 5))
     >>> Y = np.column_stack([X @ rng.normal(size=5) for _ in range(3)]) * [1, 10, 100]
@@ -88,6 +92,7 @@ class MultiTaskNetRegressor(BaseMultiTaskNet, MultiTaskRegressorMixin, BaseEstim
     >>> model.score(X, Y) > 0.9
     True
     """
+    )
 
     @classmethod
     def _check_instance(cls):
@@ -95,12 +100,15 @@ class MultiTaskNetRegressor(BaseMultiTaskNet, MultiTaskRegressorMixin, BaseEstim
 
 
 class MultiTaskNetClassifier(BaseMultiTaskNet, MultiTaskClassifierMixin, BaseEstimator):
-    """Multi-task neural network classifier (PyTorch through skorch).
+    __doc__ = (
+        """Multi-task neural network classifier (PyTorch through skorch).
 
     Each task is binary or multiclass with its own labels (strings or integers); labels
     come back in the user's types and ``predict_proba`` returns one
     ``(n_samples, n_classes_t)`` array per task (one array for a 1-D ``y``).
-    """ + _SHARED_DOC + """
+    """
+        + _SHARED_DOC
+        + """
     Parameters
     ----------
     **params
@@ -125,7 +133,8 @@ class MultiTaskNetClassifier(BaseMultiTaskNet, MultiTaskClassifierMixin, BaseEst
 
     Examples
     --------
-    >>>     >>> from sklearn_mtml.neural import MultiTaskNetClassifier
+    >>> import numpy as np
+    >>> from sklearn_mtml.neural import MultiTaskNetClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 4))
     >>> y = np.column_stack([np.where(X[:, 0] > 0, "yes", "no"),
@@ -139,6 +148,7 @@ class MultiTaskNetClassifier(BaseMultiTaskNet, MultiTaskClassifierMixin, BaseEst
     >>> clf.score(X, y) > 0.9
     True
     """
+    )
 
     @classmethod
     def _check_instance(cls):
@@ -156,7 +166,8 @@ def _has_classification_task(estimator) -> bool:
 
 
 class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
-    """Multi-task network mixing regression and classification tasks (wide ``y``).
+    __doc__ = (
+        """Multi-task network mixing regression and classification tasks (wide ``y``).
 
     Why a third class rather than a ``task_types`` option on the regressor or the
     classifier: sklearn tools decide from an estimator's type how to split folds
@@ -164,7 +175,9 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
     A model predicting prices *and* labels is neither; claiming to be one would mislead
     ``cross_val_score`` and ``GridSearchCV``. ``score`` is the mean of the per-task scores
     (R² for regression tasks, accuracy for classification tasks).
-    """ + _SHARED_DOC + """
+    """
+        + _SHARED_DOC
+        + """
     Parameters
     ----------
     task_types : "regression", "classification" or list of them
@@ -187,7 +200,8 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
 
     Examples
     --------
-    >>>     >>> import pandas as pd
+    >>> import numpy as np
+    >>> import pandas as pd
     >>> from sklearn_mtml.neural import MultiTaskNet
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 4))
@@ -203,6 +217,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
     >>> model.score(X, y) > 0.9
     True
     """
+    )
 
     _parameter_constraints: dict = {
         **BaseMultiTaskNet._parameter_constraints,
