@@ -331,6 +331,11 @@ class _MultiTaskNeuralNet(NeuralNet):
     _grad_callbacks: bool = True
     _fused: bool = False
     _routed: bool = False
+    #: shuffling: epochs the generator has served (a resumed run replays the earlier ones)
+    _generator_epoch: int = 0
+    #: on_divergence="keep_last_good": (epoch, module state, criterion state) or None
+    _keep_last_good: bool = False
+    _last_good: tuple | None = None
     _auxiliary: bool = False
 
     def get_default_callbacks(self):
@@ -414,6 +419,8 @@ class _MultiTaskNeuralNet(NeuralNet):
         if iterator is None:
             return
         self._set_training(training)
+        if training:
+            self._align_generator(iterator)
         losses, counts, totals = [], [], []
         batch_count = 0
         for batch in iterator:
@@ -432,21 +439,52 @@ class _MultiTaskNeuralNet(NeuralNet):
         means = task_means.tolist()
         objective = float(torch.stack(totals).mean()) if totals else float("nan")
         if training:
-            self._check_finite(means, objective)
+            self._check_finite(means, objective, losses, counts)
             self.history.record("train_objective", objective)
         self.history.record(prefix + "_loss", summary)
         self.history.record(prefix + "_task_losses", means)
         self.history.record(prefix + "_batch_count", batch_count)
 
-    def _check_finite(self, means, objective):
+    def _align_generator(self, iterator) -> None:
+        """Replay the shuffles of epochs trained before this call (a run resumed from a
+        checkpoint with ``LoadInitState``), so epoch ``k`` always gets the same order."""
+        if not isinstance(iterator, _TensorBatches) or self._generator is None:
+            return
+        n = len(iterator.data)
+        epoch = len(self.history) - 1
+        while self._generator_epoch < epoch:
+            if n > 1:
+                torch.randperm(n, generator=self._generator)
+            self._generator_epoch += 1
+        self._generator_epoch = epoch + 1
+
+    def _check_finite(self, means, objective, batch_losses=(), batch_counts=()):
         bad = [(self._task_names[t], v) for t, v in enumerate(means)
                if np.isinf(v) or (np.isnan(v) and self._observed[t])]
         if bad or not np.isfinite(objective):
             what = (f"the loss of task {bad[0][0]!r} became {bad[0][1]}" if bad
                     else f"the balanced training objective became {objective}")
-            raise ValueError(
+            # only on failure: find the first batch that went wrong, and which task did
+            for b, (loss, count) in enumerate(zip(batch_losses, batch_counts)):
+                wrong = (~torch.isfinite(loss) & (count > 0)).cpu().numpy()
+                if wrong.any():
+                    t = int(np.flatnonzero(wrong)[0])
+                    what = (f"the loss of task {self._task_names[t]!r} became "
+                            f"{float(loss[t])} in batch {b + 1}")
+                    break
+            raise _Diverged(
                 f"Training diverged at epoch {len(self.history)}: {what}. Try a smaller lr, "
                 "stronger weight_decay, or standardised features."
+            )
+
+    def _snapshot(self) -> None:
+        """Remember the current weights if they are finite (``keep_last_good``)."""
+        params = list(self.module_.parameters()) + list(self.criterion_.parameters())
+        if all(bool(torch.isfinite(p).all()) for p in params):
+            self._last_good = (
+                len(self.history),
+                {k: v.detach().clone() for k, v in self.module_.state_dict().items()},
+                {k: v.detach().clone() for k, v in self.criterion_.state_dict().items()},
             )
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -454,6 +492,12 @@ class _MultiTaskNeuralNet(NeuralNet):
         train_means = np.asarray(self.history[-1, "train_task_losses"], dtype=np.float64)
         weighting.epoch_end(train_means)
         self.history.record("task_weights", weighting.weights().detach().cpu().tolist())
+        if self._keep_last_good:
+            self._snapshot()
+
+
+class _Diverged(ValueError):
+    """A non-finite training loss (``on_divergence`` decides what happens next)."""
 
 
 # ----------------------------------------------------------------------------- estimator
@@ -631,6 +675,12 @@ class BaseMultiTaskNet:
         Torch intra-op threads while this estimator fits or predicts (restored after);
         ``None`` leaves torch's setting alone. Small networks on a busy CPU train many
         times faster with 1 (thread synchronisation dominates tiny kernels).
+    on_divergence : {"raise", "keep_last_good"}, default="raise"
+        What a non-finite training loss does. ``"raise"``: a ``ValueError`` naming the
+        epoch, the batch and the task, and the estimator is left unfitted.
+        ``"keep_last_good"``: training stops with a ``UserWarning`` saying the same, and the
+        model keeps the weights of the last epoch that ended with finite weights (the
+        diverged epoch is dropped from ``history_``).
     """
 
     _parameter_constraints: dict = {
@@ -664,6 +714,7 @@ class BaseMultiTaskNet:
         "verbose": ["verbose"],
         "task_column": [None, str, Integral],
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "on_divergence": [StrOptions({"raise", "keep_last_good"})],
     }
 
     #: rows per forward pass at predict time (memory grows with this, not with n)
@@ -702,6 +753,7 @@ class BaseMultiTaskNet:
         verbose=0,
         task_column=None,
         n_threads=None,
+        on_divergence="raise",
     ):
         self.architecture = architecture
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -733,6 +785,7 @@ class BaseMultiTaskNet:
         self.verbose = verbose
         self.task_column = task_column
         self.n_threads = n_threads
+        self.on_divergence = on_divergence
 
     def set_params(self, **params):
         """Set parameters, including those of callbacks as ``callbacks__<name>__<param>``.
@@ -917,18 +970,39 @@ class BaseMultiTaskNet:
                          train.observed_per_task(len(net._task_names)).tolist()]
         net._valid_data = None if valid is None else valid.to(device)
         net._generator = torch.Generator().manual_seed(seed)
+        net._generator_epoch = len(net.history)  # the seed already counts these epochs
+        net._keep_last_good = getattr(self, "on_divergence", "raise") == "keep_last_good"
+        net._last_good = None
+        if net._keep_last_good:
+            net._snapshot()
         try:
             net.partial_fit(train.to(device), epochs=epochs)
+            if not all(bool(torch.isfinite(p).all()) for p in net.module_.parameters()):
+                raise _Diverged(
+                    f"Training diverged at epoch {len(net.history)}: network weights became "
+                    "non-finite. Try a smaller lr."
+                )
+        except _Diverged as exc:
+            if net._last_good is None:
+                raise
+            epoch, module_state, criterion_state = net._last_good
+            net.module_.load_state_dict(module_state)
+            net.criterion_.load_state_dict(criterion_state)
+            del net.history[epoch:]
+            warnings.warn(f"{exc} Training stopped; the model keeps the weights of epoch "
+                          f"{epoch} (on_divergence='keep_last_good').", UserWarning,
+                          stacklevel=4)
+        except torch.cuda.OutOfMemoryError as exc:
+            raise torch.cuda.OutOfMemoryError(
+                f"{exc}\n{type(self).__name__} ran out of GPU memory while training with "
+                f"batch_size={self.batch_size}: try a smaller batch_size (e.g. "
+                f"{max(1, int(self.batch_size) // 2)}), a smaller network, or device='cpu'."
+            ) from exc
         finally:
             # the fitted estimator keeps no reference to the training data
             net._valid_data = None
             net._generator = None
-        for p in net.module_.parameters():
-            if not torch.isfinite(p).all():
-                raise ValueError(
-                    f"Training diverged at epoch {len(net.history)}: network weights became "
-                    "non-finite. Try a smaller lr."
-                )
+            net._last_good = None
 
     # ------------------------------------------------------------------ helpers
     def _resolve_device(self) -> torch.device:

@@ -174,6 +174,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         verbose=0,
         task_column=None,
         n_threads=None,
+        on_divergence="raise",
     ):
         self.modalities = modalities
         self.modality_types = modality_types
@@ -200,12 +201,13 @@ class _MultiModalNet(BaseMultiTaskNet):
             tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
             freeze_shared=freeze_shared, device=device, random_state=random_state,
             verbose=verbose, task_column=task_column, n_threads=n_threads,
+            on_divergence=on_divergence,
         )
 
     @classmethod
     def _check_instance(cls):
         return cls(encoder_sizes=(16,), fusion_size=16, hidden_layer_sizes=(16,),
-                   max_epochs=15, lr=0.02, batch_size=32, random_state=0, n_threads=1)
+                   max_epochs=15, lr=0.02, batch_size=32, random_state=0)
 
     # ------------------------------------------------------------------ hooks
     def _convert_X(self, features, reset):

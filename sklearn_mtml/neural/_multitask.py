@@ -258,6 +258,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
         verbose=0,
         task_column=None,
         n_threads=None,
+        on_divergence="raise",
     ):
         super().__init__(
             architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
@@ -271,6 +272,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
             tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
             freeze_shared=freeze_shared, device=device, random_state=random_state,
             verbose=verbose, task_column=task_column, n_threads=n_threads,
+            on_divergence=on_divergence,
         )
         self.task_types = task_types
 
