@@ -395,7 +395,8 @@ def _encode_long(values, task_index, names, kind, estimator):
 
 
 def validate_fit_data(
-    estimator, X, y, *, task_types, task_column=None, allow_nan_X=False, convert_X=None
+    estimator, X, y, *, task_types, task_column=None, allow_nan_X=False, convert_X=None,
+    reset=True, require_labels=True,
 ):
     """Validate ``X, y`` for fit, following the task contract.
 
@@ -415,9 +416,15 @@ def validate_fit_data(
         Let NaN through in X (for estimators where NaN means an absent modality).
     convert_X : callable or None
         ``convert_X(features, reset) -> object`` replacing the numeric conversion of X.
+    reset : bool, default=True
+        Record X's features (``fit``); ``False`` checks them against the recorded ones
+        (a later ``partial_fit`` chunk).
+    require_labels : bool, default=True
+        Refuse a task with no observed label. A ``partial_fit`` chunk may lack a task's
+        labels: its statistics then simply do not change.
     """
     features, ids, key = _check_X_features(
-        estimator, X, True, task_column, allow_nan_X, convert_X
+        estimator, X, reset, task_column, allow_nan_X, convert_X
     )
     n = _num_samples(features)
     columns, names, y_1d = _y_columns(y, estimator)
@@ -460,7 +467,7 @@ def validate_fit_data(
     )
     data.layout = layout
     empty = [names[t] for t in np.flatnonzero(data.observed_counts() == 0)]
-    if empty:
+    if empty and require_labels:
         raise ValueError(
             f"Task(s) {empty} have no observed labels (all missing): drop them from y."
         )

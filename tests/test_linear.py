@@ -376,3 +376,52 @@ def test_penalized_intercepts_kkt_from_explicit_residuals():
             assert_allclose(grad[:, j], alpha * W[:, j] / norm, atol=1e-7)
         else:
             assert np.linalg.norm(grad[:, j]) <= alpha + 1e-9
+
+
+def test_multitask_ridge_partial_fit_equals_fit_wide_with_missing_labels():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(120, 4))
+    Y = X @ rng.normal(size=(4, 3)) + rng.normal(size=(120, 3))
+    Y[rng.random(Y.shape) < 0.3] = np.nan
+    Y[:40, 2] = np.nan  # the first chunk has no label of task 2
+    full = MultiTaskRidge(alpha=2.0, shared_alpha=0.5, intercept_alpha=3.0).fit(X, Y)
+    stream = MultiTaskRidge(alpha=2.0, shared_alpha=0.5, intercept_alpha=3.0)
+    for rows in np.array_split(np.arange(120), 3):
+        stream.partial_fit(X[rows], Y[rows])
+    np.testing.assert_allclose(stream.coef_, full.coef_, atol=1e-10)
+    np.testing.assert_allclose(stream.intercept_, full.intercept_, atol=1e-10)
+    np.testing.assert_allclose(stream.predict(X), full.predict(X), atol=1e-10)
+
+
+def test_multitask_ridge_partial_fit_long_format_new_task_in_later_chunk():
+    rng = np.random.default_rng(8)
+    task = np.repeat([3, 1, 2], 30)
+    X = np.column_stack([task, rng.normal(size=(90, 2))])
+    y = X[:, 1] - X[:, 2] + task + rng.normal(size=90)
+    full = MultiTaskRidge(alpha=1.0, task_column=0).fit(X, y)
+    stream = MultiTaskRidge(alpha=1.0, task_column=0)
+    stream.partial_fit(X[:30], y[:30])  # only task 3
+    assert list(stream.task_names_) == [3]
+    stream.partial_fit(X[30:], y[30:])
+    assert list(stream.task_names_) == [1, 2, 3]
+    np.testing.assert_allclose(stream.coef_, full.coef_, atol=1e-10)
+    np.testing.assert_allclose(stream.predict(X), full.predict(X), atol=1e-10)
+    # a full fit starts afresh
+    refit = stream.fit(X[:30], y[:30])
+    assert list(refit.task_names_) == [3]
+
+
+def test_multitask_ridge_partial_fit_rejects_a_bad_chunk_and_keeps_the_model():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(40, 3))
+    Y = X @ rng.normal(size=(3, 2))
+    stream = MultiTaskRidge().partial_fit(X[:20], Y[:20])
+    coef = stream.coef_.copy()
+    with pytest.raises(ValueError, match="features"):
+        stream.partial_fit(X[20:, :2], Y[20:])
+    with pytest.raises(ValueError, match="same tasks"):
+        stream.partial_fit(X[20:], Y[20:, :1].reshape(-1, 1))
+    np.testing.assert_array_equal(stream.coef_, coef)
+    assert stream.n_tasks_ == 2
+    stream.partial_fit(X[20:], Y[20:])
+    np.testing.assert_allclose(stream.coef_, MultiTaskRidge().fit(X, Y).coef_, atol=1e-10)

@@ -90,10 +90,14 @@ def task_gram(
             G[t, :p, :p] = block.T @ block
             r[t, :p] = block.T @ ys[bounds[t] : bounds[t + 1]]
         if intercept:
-            starts = np.minimum(bounds[:-1], len(ys) - 1)
-            sums = np.add.reduceat(Zs, starts, axis=0)
-            y_sums = np.add.reduceat(ys, starts)
-            sums[counts == 0], y_sums[counts == 0] = 0.0, 0.0
+            # reduceat over the non-empty tasks only: an empty segment would make the
+            # segment before it stop one row short.
+            nonempty = counts > 0
+            sums, y_sums = np.zeros((n_tasks, p)), np.zeros(n_tasks)
+            if nonempty.any():
+                starts = bounds[:-1][nonempty]
+                sums[nonempty] = np.add.reduceat(Zs, starts, axis=0)
+                y_sums[nonempty] = np.add.reduceat(ys, starts)
     if intercept:
         G[:, :p, p] = sums
         G[:, p, :p] = sums

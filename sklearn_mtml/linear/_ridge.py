@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from numbers import Real
 
 import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval
 
 from .._base import MultiTaskRegressorMixin
-from .._targets import TaskData
+from .._targets import REGRESSION, TaskData, fit_guard, validate_fit_data
 from ._gram import predict_rows, task_gram
+from ._streaming import TaskGramAccumulator
 
 
 def _solve_psd(A, b):
@@ -190,11 +194,79 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
         self.task_column = task_column
 
     def _fit(self, data: TaskData):
+        self.__dict__.pop("_stream", None)  # a full fit starts any streaming afresh
         G, r, _ = task_gram(data.X, data, intercept=self.fit_intercept)
+        self._solve(G, r)
+        return self
+
+    def _solve(self, G, r):
         shared_penalty = self._shared_penalty(G.shape[1], self.shared_alpha)
         task_penalty = self._task_penalty(G.shape[1], self.alpha, self.intercept_alpha)
         u, W = mean_regularized_solve(G, r, task_penalty, shared_penalty)
         self._set_coefs(u, W)
+
+    #: ``partial_fit`` needs fixed penalties (``MultiTaskRidgeCV`` chooses them from all data).
+    _streamable = True
+
+    @available_if(lambda self: self._streamable)
+    def partial_fit(self, X, y):
+        """Update the model with one more chunk of rows (exact streaming fit).
+
+        The data enter the solution only through per-task sums (``Z_t'Z_t``, ``Z_t'y_t``),
+        so the model after the last chunk equals ``fit`` on all rows at once. In long
+        format a task may first appear in a later chunk; in wide format every chunk has the
+        first chunk's tasks, and a chunk may lack some task's labels. A chunk that fails
+        validation leaves the model as it was.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+        y : array-like, Series or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+
+        Returns
+        -------
+        self : object
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mtml import MultiTaskRidge
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(90, 3))
+        >>> Y = X @ rng.normal(size=(3, 2))
+        >>> stream = MultiTaskRidge()
+        >>> for rows in np.array_split(np.arange(90), 3):
+        ...     stream = stream.partial_fit(X[rows], Y[rows])
+        >>> bool(np.allclose(stream.coef_, MultiTaskRidge().fit(X, Y).coef_))
+        True
+        """
+        self._validate_params()
+        first = not hasattr(self, "_stream")
+        previous = None if first else self._task_layout
+        with fit_guard(self) if first else contextlib.nullcontext():
+            data = validate_fit_data(
+                self, X, y, task_types=REGRESSION, task_column=self.task_column,
+                reset=first, require_labels=False,
+            )
+            if previous is not None and not data.layout.long and (
+                list(data.layout.names) != list(previous.names)
+            ):
+                self._task_layout, self.task_names_ = previous, previous.names
+                self.n_tasks_ = previous.n_tasks
+                raise ValueError(
+                    f"partial_fit got tasks {list(data.layout.names)} but earlier chunks had "
+                    f"{list(previous.names)}: every wide-format chunk needs the same tasks."
+                )
+            if first:
+                self._stream = TaskGramAccumulator(data.X.shape[1] + int(self.fit_intercept))
+            self._stream.update(data.X, data, intercept=self.fit_intercept)
+            names = self._stream.names
+            self._task_layout = dataclasses.replace(
+                data.layout, names=names, task_types=(REGRESSION,) * len(names),
+                classes=(None,) * len(names),
+            )
+            self.task_names_, self.n_tasks_ = names, len(names)
+            self._solve(self._stream.G, self._stream.r)
         return self
 
     def _set_coefs(self, u, W):

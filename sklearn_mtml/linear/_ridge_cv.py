@@ -171,6 +171,8 @@ class MultiTaskRidgeCV(MultiTaskRidge):
     (True, (13, 7))
     """
 
+    _streamable = False
+
     _parameter_constraints: dict = {
         "alphas": ["array-like"],
         "shared_alphas": ["array-like"],

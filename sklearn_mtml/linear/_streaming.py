@@ -36,16 +36,9 @@ class TaskGramAccumulator:
     counts : ndarray of int, shape (n_tasks,)
         Observed labels per task so far.
 
-    Examples
+    See Also
     --------
-    >>> import numpy as np
-    >>> from sklearn_mtml.linear._streaming import TaskGramAccumulator
-    >>> acc = TaskGramAccumulator(2)
-    >>> Z = np.array([[1.0, 1.0], [2.0, 1.0]])
-    >>> acc.add(Z, np.array([1.0, 2.0]), task_ids=np.array(["b", "a"])).names.tolist()
-    ['a', 'b']
-    >>> acc.add(Z, np.array([3.0, np.nan]), task_ids=np.array(["c", "a"])).counts.tolist()
-    [1, 1, 1]
+    sklearn_mtml.MultiTaskRidge.partial_fit : the streaming fit built on it.
     """
 
     def __init__(self, n_columns: int):
@@ -59,31 +52,23 @@ class TaskGramAccumulator:
     def n_tasks(self) -> int:
         return len(self.names)
 
-    def update(self, Z: np.ndarray, data: TaskData) -> TaskGramAccumulator:
-        """Add one validated chunk (``data.layout.names`` are the chunk's tasks)."""
-        if Z.shape[1] != self.n_columns:
+    def update(self, X: np.ndarray, data: TaskData, *, intercept: bool = False
+               ) -> TaskGramAccumulator:
+        """Add one validated chunk (``data.layout.names`` are the chunk's tasks).
+
+        ``intercept=True`` accumulates the statistics of ``[X, 1]`` (see
+        :func:`~sklearn_mtml.linear._gram.task_gram`).
+        """
+        G, r, counts = task_gram(X, data, intercept=intercept)
+        if G.shape[1] != self.n_columns:
             raise ValueError(
-                f"This chunk has {Z.shape[1]} design columns; earlier chunks had "
+                f"This chunk has {G.shape[1]} design columns; earlier chunks had "
                 f"{self.n_columns}."
             )
-        G, r, counts = task_gram(Z, data)
         positions = self._positions(data.layout.names)
         self.G[positions] += G
         self.r[positions] += r
         self.counts[positions] += counts
-        return self
-
-    def add(self, Z: np.ndarray, y: np.ndarray, task_ids: np.ndarray) -> TaskGramAccumulator:
-        """Add raw long-format rows: ``Z`` (design), ``y`` (``NaN`` = missing), task ids."""
-        names, codes = np.unique(np.asarray(task_ids, dtype=object), return_inverse=True)
-        keep = ~np.isnan(y)
-        positions = self._positions(names)
-        for local, t in enumerate(positions):
-            rows = keep & (codes == local)
-            block = Z[rows]
-            self.G[t] += block.T @ block
-            self.r[t] += block.T @ y[rows]
-            self.counts[t] += int(rows.sum())
         return self
 
     def _positions(self, names) -> np.ndarray:
