@@ -358,3 +358,24 @@ def test_callback_parameters_are_reachable_by_set_params_and_grid_search():
     ).fit(X, Y)
     chosen = search.best_params_["callbacks__stop__patience"]
     assert dict(search.best_estimator_.net_.callbacks_)["stop"].patience == chosen
+
+
+def test_partial_fit_chunk_without_a_task_label_and_a_bad_chunk_keeps_the_model():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(90, 3))
+    Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+    net = MultiTaskNetRegressor(**FAST)
+    net.partial_fit(X[:30], Y[:30])
+    second = Y[30:60].copy()
+    second[:, 1] = np.nan  # this chunk has no label of task 1: only task 0 learns from it
+    net.partial_fit(X[30:60], second)
+    assert np.isfinite(net.predict(X)).all()
+    before = net.predict(X)
+    with pytest.raises(ValueError, match="features"):
+        net.partial_fit(X[60:, :2], Y[60:])
+    with pytest.raises(ValueError, match="differ"):
+        net.partial_fit(X[60:], Y[60:, :1].reshape(-1, 1))
+    np.testing.assert_array_equal(net.predict(X), before)
+    assert net.n_tasks_ == 2
+    net.partial_fit(X[60:], Y[60:])
+    assert len(net.history_) == 3

@@ -562,6 +562,19 @@ def _as_sizes(value, name: str) -> tuple[int, ...]:
     return sizes
 
 
+@contextlib.contextmanager
+def _keep_task_attributes(estimator):
+    """Restore the task attributes that validation sets if a ``partial_fit`` chunk fails."""
+    names = ("_task_layout", "task_names_", "n_tasks_", "classes_")
+    saved = {k: getattr(estimator, k) for k in names if hasattr(estimator, k)}
+    try:
+        yield
+    except BaseException:
+        for k, v in saved.items():
+            setattr(estimator, k, v)
+        raise
+
+
 class BaseMultiTaskNet:
     """Base class of the neural multi-task estimators (training machinery and hooks).
 
@@ -1167,11 +1180,14 @@ class BaseMultiTaskNet:
         if fitted:
             validate_data(self, X, reset=False, skip_check_array=True)
         previous = getattr(self, "_net_layout_", None)
-        with fit_guard(self):
+        # The first call sets the model up (a failure leaves it unfitted); a later chunk that
+        # fails leaves the model as it was, and may lack some task's labels.
+        with fit_guard(self) if not fitted else _keep_task_attributes(self):
             data = validate_fit_data(
                 self, X, y, task_types=self._get_task_types(),
                 task_column=getattr(self, "task_column", None),
                 allow_nan_X=self._allow_nan_X, convert_X=self._convert_X,
+                require_labels=not fitted,
             )
             data = self._align_targets(data, previous if fitted else None, classes)
             self._set_label_attributes(data)
