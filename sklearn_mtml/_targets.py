@@ -123,12 +123,25 @@ class TaskData:
             self._mask = ~np.isnan(self.Y)
         return self._mask
 
-    def observed_counts(self) -> np.ndarray:
-        """Number of observed labels per task."""
+    def observed_labels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, tasks, values)`` of every observed label, in either format.
+
+        Long format: in row order; wide format: task-major (all of task 0's labels first).
+        Per-task statistics of the labels (counts, means, sums of squares) are
+        ``np.bincount(tasks, ...)`` over these, whatever the format.
+        """
         if self.task_index is not None:
             observed = ~np.isnan(self.y_long)
-            return np.bincount(self.task_index[observed], minlength=self.layout.n_tasks)
-        return self.mask.sum(axis=0)
+            rows = np.arange(len(observed)) if observed.all() else np.flatnonzero(observed)
+            return rows, self.task_index[rows], self.y_long[rows]
+        tasks, rows = np.nonzero(self.mask.T)
+        return rows, tasks, self.Y[rows, tasks]
+
+    def observed_counts(self) -> np.ndarray:
+        """Number of observed labels per task."""
+        if self.task_index is None:
+            return self.mask.sum(axis=0)
+        return np.bincount(self.observed_labels()[1], minlength=self.layout.n_tasks)
 
     def task_rows(self, t: int) -> np.ndarray:
         """Indices of the rows with an observed label for task ``t``."""
@@ -185,21 +198,33 @@ def _resolve_task_column(X, task_column, estimator):
     return int(task_column) % n_columns, True
 
 
-def _split_task_column(X, task_column, estimator):
-    """Split raw ``X`` into (features, task ids as a 1-D object/numeric array, resolved key)."""
-    key, positional = _resolve_task_column(X, task_column, estimator)
+def task_column_values(X, task_column, owner):
+    """Each row's task id from the column ``task_column`` of raw ``X`` (name or position).
+
+    Returns ``(ids, key, positional)``; raises a ``ValueError`` naming the column when it is
+    absent, ambiguous (duplicated name) or has missing ids. Shared by the estimators and the
+    task-aware splitters.
+    """
+    key, positional = _resolve_task_column(X, task_column, owner)
     if isinstance(X, pd.DataFrame):
         ids_series = X.iloc[:, key] if positional else X[key]
         if isinstance(ids_series, pd.DataFrame):
             raise ValueError(f"task_column={task_column!r} names more than one column of X.")
-        features = X.drop(columns=X.columns[key] if positional else key)
         ids = ids_series.to_numpy(dtype=object)
     else:
-        arr = np.asarray(X)
-        ids = arr[:, key]
-        features = np.delete(arr, key, axis=1)
+        ids = np.asarray(X)[:, key]
     if pd.isna(ids).any():
         raise ValueError(f"task_column={task_column!r} has missing task ids.")
+    return ids, key, positional
+
+
+def _split_task_column(X, task_column, estimator):
+    """Split raw ``X`` into (features, task ids as a 1-D object/numeric array, resolved key)."""
+    ids, key, positional = task_column_values(X, task_column, estimator)
+    if isinstance(X, pd.DataFrame):
+        features = X.drop(columns=X.columns[key] if positional else key)
+    else:
+        features = np.delete(np.asarray(X), key, axis=1)
     return features, ids, key
 
 

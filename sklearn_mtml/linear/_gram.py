@@ -19,18 +19,12 @@ def design(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
 def _observed_rows(data: TaskData):
     """Rows, tasks and labels of every observed label, grouped by task (stable order)."""
     n_tasks = data.layout.n_tasks
-    if data.task_index is not None:
-        observed = ~np.isnan(data.y_long)
-        rows = np.arange(len(observed)) if observed.all() else np.flatnonzero(observed)
-        task = data.task_index[rows]
+    rows, task, y_obs = data.observed_labels()
+    if data.task_index is not None:  # row order: group by task (wide is task-major already)
         # A stable sort of small integers is a radix sort: O(n) instead of O(n log n).
         small = np.int16 if n_tasks < 2**15 else np.int64
         order = np.argsort(task.astype(small, copy=False), kind="stable")
-        rows, task = rows[order], task[order]
-        y_obs = data.y_long[rows]
-    else:
-        task, rows = np.nonzero(data.mask.T)  # task-major order
-        y_obs = data.Y[rows, task]
+        rows, task, y_obs = rows[order], task[order], y_obs[order]
     return rows, task, y_obs, np.bincount(task, minlength=n_tasks)
 
 
@@ -228,13 +222,9 @@ def shared_intercept_task_stats(data: TaskData) -> SharedInterceptTaskStats:
 
 def _centered_sum_of_squares(data: TaskData, y_mean: np.ndarray) -> np.ndarray:
     """Per-task ``sum (y_i - y_mean_t)^2`` over the observed labels (long format per row)."""
-    n_tasks = data.layout.n_tasks
-    if data.task_index is not None:
-        keep = ~np.isnan(data.y_long)
-        index = data.task_index[keep]
-        dev = data.y_long[keep] - y_mean[index]
-        return np.bincount(index, weights=dev * dev, minlength=n_tasks)
-    return np.sum(np.where(data.mask, data.Y - y_mean, 0.0) ** 2, axis=0)
+    _, index, values = data.observed_labels()
+    dev = values - y_mean[index]
+    return np.bincount(index, weights=dev * dev, minlength=data.layout.n_tasks)
 
 
 def centered_task_stats(data: TaskData, fit_intercept: bool) -> CenteredTaskStats:

@@ -11,7 +11,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples
 
-from .._targets import _resolve_task_column
+from .._targets import task_column_values
 
 
 def _task_codes(splitter, X, groups) -> np.ndarray:
@@ -22,23 +22,17 @@ def _task_codes(splitter, X, groups) -> np.ndarray:
             raise ValueError(
                 f"groups has {len(ids)} entries but X has {_num_samples(X)} rows."
             )
-        source = "groups"
+        if pd.isna(ids).any():
+            raise ValueError("The task ids (groups) have missing values.")
     elif splitter.task_column is not None:
         if not isinstance(X, pd.DataFrame) and not hasattr(X, "shape"):
             X = np.asarray(X, dtype=object)
-        key, positional = _resolve_task_column(X, splitter.task_column, splitter)
-        if isinstance(X, pd.DataFrame):
-            ids = (X.iloc[:, key] if positional else X[key]).to_numpy(dtype=object)
-        else:
-            ids = np.asarray(X)[:, key]
-        source = f"task_column={splitter.task_column!r}"
+        ids, _, _ = task_column_values(X, splitter.task_column, splitter)
     else:
         raise ValueError(
             f"{type(splitter).__name__} needs each row's task id: set task_column (the "
             "column of X that holds it) or pass groups=."
         )
-    if pd.isna(ids).any():
-        raise ValueError(f"The task ids ({source}) have missing values.")
     codes, _ = pd.factorize(pd.Series(ids, dtype=object), sort=False)
     return codes
 

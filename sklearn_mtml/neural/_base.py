@@ -1056,18 +1056,10 @@ class BaseMultiTaskNet:
         mean, scale = np.zeros(n_tasks), np.ones(n_tasks)
         regression = np.array([k == REGRESSION for k in data.layout.task_types])
         if regression.any():
-            if data.task_index is not None:
-                observed = ~np.isnan(data.y_long)
-                index, values = data.task_index[observed], data.y_long[observed]
-                counts = np.maximum(np.bincount(index, minlength=n_tasks), 1)
-                mean = np.bincount(index, values, minlength=n_tasks) / counts
-                var = np.bincount(index, (values - mean[index]) ** 2, minlength=n_tasks) / counts
-            else:
-                observed = data.mask
-                counts = np.maximum(observed.sum(0), 1)
-                filled = np.where(observed, data.Y, 0.0)
-                mean = filled.sum(0) / counts
-                var = (np.where(observed, data.Y - mean, 0.0) ** 2).sum(0) / counts
+            _, index, values = data.observed_labels()
+            counts = np.maximum(np.bincount(index, minlength=n_tasks), 1)
+            mean = np.bincount(index, values, minlength=n_tasks) / counts
+            var = np.bincount(index, (values - mean[index]) ** 2, minlength=n_tasks) / counts
             std = np.sqrt(var)
             ok = std > 1e-12 * np.maximum(1.0, np.abs(mean))
             scale = np.where(regression & ok, std, 1.0)
