@@ -120,16 +120,39 @@ class _TensorBatches:
 
     When shuffling, the whole data set is permuted once per epoch (one gather per tensor)
     and the batches are then contiguous views of the permuted copy.
+
+    With ``world > 1`` processes (data-parallel training), every process draws the same
+    permutation and each step's ``batch_size * world`` rows are split between them; process
+    ``rank`` takes its share. In training (``pad=True``) a short last step is padded with
+    rows from the start of the epoch so that every process gets the same number of rows
+    (no process idles at a collective operation); in evaluation the shares are not padded.
     """
 
     def __init__(self, data: _TaskTensors, batch_size: int, shuffle: bool,
-                 generator: torch.Generator | None) -> None:
+                 generator: torch.Generator | None, rank: int = 0, world: int = 1,
+                 pad: bool = True) -> None:
         self.data, self.batch_size, self.shuffle, self.generator = (
             data, int(batch_size), shuffle, generator
         )
+        self.rank, self.world, self.pad = int(rank), int(world), pad
 
     def __len__(self) -> int:
-        return -(-len(self.data) // self.batch_size)
+        return -(-len(self.data) // (self.batch_size * self.world))
+
+    def _rows(self, n: int):
+        """Per step, the rows of this process: slices (one process) or index tensors."""
+        step = self.batch_size * self.world
+        for start in range(0, n, step):
+            if self.world == 1:
+                yield slice(start, start + self.batch_size)
+                continue
+            rows = torch.arange(start, min(start + step, n))
+            share = -(-len(rows) // self.world)
+            if self.pad and len(rows) < share * self.world:
+                rows = torch.cat([rows, torch.arange(share * self.world - len(rows)) % n])
+            mine = rows[self.rank * share:(self.rank + 1) * share]
+            if len(mine):
+                yield mine.to(self.data.mask.device)
 
     def __iter__(self):
         data = self.data
@@ -138,8 +161,7 @@ class _TensorBatches:
             order = torch.randperm(n, generator=self.generator).to(data.mask.device)
             data = data.subset(order)
         complete = self.data.complete
-        for start in range(0, n, self.batch_size):
-            rows = slice(start, start + self.batch_size)
+        for rows in self._rows(n):
             targets = tuple(t[rows] for t in data.targets)
             if complete:
                 targets = targets[:-1] + (None,)
@@ -297,7 +319,11 @@ class _EpochProgressBar(Callback):
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=self.total, desc=type(net).__name__.lstrip("_"), leave=False)
+        # data-parallel training: one bar, on each machine's main process
+        accelerator = getattr(net, "accelerator", None)
+        quiet = accelerator is not None and not accelerator.is_local_main_process
+        self.bar_ = tqdm(total=self.total, desc=type(net).__name__.lstrip("_"), leave=False,
+                         disable=quiet)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
@@ -431,19 +457,36 @@ class _MultiTaskNeuralNet(NeuralNet):
             totals.append(step["loss"].detach())
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
-        counts_ = torch.stack(counts)
-        seen = counts_.sum(0)
-        task_means = (torch.stack(losses) * counts_).sum(0) / seen
+        if batch_count:
+            counts_ = torch.stack(counts)
+            seen = counts_.sum(0)
+            sums = (torch.stack(losses) * counts_).sum(0)
+            objective_sum = torch.stack(totals).sum()
+        else:  # a process whose share of a small validation set is empty
+            sums = seen = torch.zeros(len(self._task_names), device=self._data_device)
+            objective_sum = sums.sum()
+        sums, seen, objective_sum, steps = self._epoch_totals(
+            sums, seen, objective_sum, batch_count)
+        task_means = sums / seen
         # One device synchronisation per epoch, not per batch.
         summary = float(self._summary(task_means, seen))
         means = task_means.tolist()
-        objective = float(torch.stack(totals).mean()) if totals else float("nan")
+        objective = float(objective_sum) / steps if steps else float("nan")
         if training:
             self._check_finite(means, objective, losses, counts)
             self.history.record("train_objective", objective)
         self.history.record(prefix + "_loss", summary)
         self.history.record(prefix + "_task_losses", means)
         self.history.record(prefix + "_batch_count", batch_count)
+
+    def _epoch_totals(self, sums, seen, objective_sum, steps):
+        """Per-task loss sums, label counts, objective sum and steps of this epoch, over
+        all processes (one process here; data-parallel training adds the others')."""
+        return sums, seen, objective_sum, steps
+
+    @property
+    def _data_device(self) -> torch.device:
+        return next(self.module_.parameters(), torch.zeros(())).device
 
     def _align_generator(self, iterator) -> None:
         """Replay the shuffles of epochs trained before this call (a run resumed from a
@@ -694,6 +737,18 @@ class BaseMultiTaskNet:
         ``"keep_last_good"``: training stops with a ``UserWarning`` saying the same, and the
         model keeps the weights of the last epoch that ended with finite weights (the
         diverged epoch is dropped from ``history_``).
+    accelerator : dict, accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``; needs the
+        ``accelerate`` extra): mixed precision, gradient accumulation, and data-parallel
+        training of one model on several GPUs or processes started by ``accelerate
+        launch``. A dict holds ``accelerate.Accelerator`` options (e.g.
+        ``{"mixed_precision": "bf16", "gradient_accumulation_steps": 2}``; this form
+        clones and pickles with the estimator); an ``Accelerator`` is used as is. The
+        accelerator chooses the device (leave ``device="auto"``). With several processes
+        each one calls ``fit`` on the same data, trains on its share of every step's rows,
+        and ends with the same model; ``batch_size`` is per process. DeepSpeed, FSDP and
+        Megatron-LM are not supported; fp16 (loss scaling) needs a loss-weighting method.
+        See the "Scaling" user guide.
     """
 
     _parameter_constraints: dict = {
@@ -728,6 +783,7 @@ class BaseMultiTaskNet:
         "task_column": [None, str, Integral],
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
         "on_divergence": [StrOptions({"raise", "keep_last_good"})],
+        "accelerator": [None, dict, HasMethods(["prepare", "autocast"])],
     }
 
     #: rows per forward pass at predict time (memory grows with this, not with n)
@@ -767,6 +823,7 @@ class BaseMultiTaskNet:
         task_column=None,
         n_threads=None,
         on_divergence="raise",
+        accelerator=None,
     ):
         self.architecture = architecture
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -799,6 +856,7 @@ class BaseMultiTaskNet:
         self.task_column = task_column
         self.n_threads = n_threads
         self.on_divergence = on_divergence
+        self.accelerator = accelerator
 
     def set_params(self, **params):
         """Set parameters, including those of callbacks as ``callbacks__<name>__<param>``.
@@ -891,9 +949,18 @@ class BaseMultiTaskNet:
         reuse = hasattr(self, "net_") and (partial or self.warm_start)
         if reuse:
             self._check_same_tasks(data.layout)
-        device = self._resolve_device()
+        accelerator = self._make_accelerator()
+        if reuse:
+            self._check_same_accelerator(accelerator)
+        device = self._resolve_device(accelerator)
         history_length = len(self.net_.history) if reuse else 0
         seed = _seed_from(self.random_state) + history_length
+        if accelerator is not None:  # data-parallel processes: one seed, the same data
+            from ._accelerate import agree, check_same_data
+
+            seed = agree(accelerator, seed)
+            check_same_data(accelerator, len(data.mask), data.layout.n_tasks,
+                            type(self).__name__)
         with _local_torch_rng(seed, device), _torch_threads(getattr(self, "n_threads", None)):
             X_t = self._to_tensors(data.X, fit=True)
             if not reuse:
@@ -904,7 +971,10 @@ class BaseMultiTaskNet:
             )
             if not reuse:
                 self.net_ = self._make_net(X_t, data.layout, device,
-                                           early_stopping=valid is not None)
+                                           early_stopping=valid is not None,
+                                           accelerator=accelerator)
+            elif accelerator is not None:
+                self.net_.accelerator = accelerator
             self._train(train, valid, device, seed, epochs or self.max_epochs)
         self.device_ = device
         self.history_ = self.net_.history
@@ -912,7 +982,8 @@ class BaseMultiTaskNet:
         self._net_layout_ = data.layout
         return self
 
-    def _make_net(self, X_t, layout: TaskLayout, device, early_stopping: bool):
+    def _make_net(self, X_t, layout: TaskLayout, device, early_stopping: bool,
+                  accelerator=None):
         out_sizes = self._out_sizes(layout)
         module = self._build_module(X_t, out_sizes)
         self._transfer_shared(module)
@@ -930,7 +1001,14 @@ class BaseMultiTaskNet:
         fused = isinstance(optimizer, str)
         if fused:
             optimizer = OPTIMIZERS[optimizer]
-        net = _MultiTaskNeuralNet(
+        if accelerator is not None:
+            from ._accelerate import AcceleratedMultiTaskNet, check_weighting
+
+            check_weighting(accelerator, weighting, type(self).__name__)
+            net_class, placement = AcceleratedMultiTaskNet, {"accelerator": accelerator}
+        else:
+            net_class, placement = _MultiTaskNeuralNet, {"device": str(device)}
+        net = net_class(
             module=module,
             criterion=criterion,
             optimizer=optimizer,
@@ -940,8 +1018,8 @@ class BaseMultiTaskNet:
             batch_size=int(self.batch_size),
             train_split=None,
             callbacks=self._net_callbacks(early_stopping),
-            device=str(device),
             verbose=int(self.verbose),
+            **placement,
             # the fitted net pickles torch modules of this package, not only weights
             torch_load_kwargs={"weights_only": False},
         )
@@ -1018,7 +1096,38 @@ class BaseMultiTaskNet:
             net._last_good = None
 
     # ------------------------------------------------------------------ helpers
-    def _resolve_device(self) -> torch.device:
+    def _make_accelerator(self):
+        """The ``accelerate.Accelerator`` of this fit, or ``None``."""
+        spec = getattr(self, "accelerator", None)
+        if spec is None:
+            return None
+        from ._accelerate import make_accelerator
+
+        return make_accelerator(spec, type(self).__name__)
+
+    def _check_same_accelerator(self, accelerator) -> None:
+        accelerated = hasattr(self.net_, "accelerator")
+        if accelerated != (accelerator is not None):
+            raise ValueError(
+                f"{type(self).__name__}: warm_start/partial_fit continue the training of the "
+                f"previous fit, which ran {'with' if accelerated else 'without'} an "
+                "accelerator; accelerator= must not change between them (fit from scratch "
+                "with warm_start=False)."
+            )
+
+    def _resolve_device(self, accelerator=None) -> torch.device:
+        if accelerator is not None:
+            device = accelerator.device
+            if not (isinstance(self.device, str) and self.device == "auto"):
+                wanted = torch.device(self.device)
+                if wanted.type != device.type or (wanted.index is not None
+                                                  and wanted != device):
+                    raise ValueError(
+                        f"{type(self).__name__}: device={self.device!r} but the accelerator "
+                        f"places this process on {device}; leave device='auto' when "
+                        "accelerator= is given (accelerate chooses the device)."
+                    )
+            return device
         if isinstance(self.device, str) and self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         try:

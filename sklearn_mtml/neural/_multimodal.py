@@ -84,7 +84,8 @@ n_task_experts, n_levels, activation, dropout
         Task balancing (see :mod:`sklearn_mtml.balancing`).
     optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
 validation_fraction, n_iter_no_change, tol, callbacks, warm_start, init_from, \
-freeze_shared, device, random_state, verbose, task_column, n_threads
+freeze_shared, device, random_state, verbose, task_column, n_threads, on_divergence, \
+accelerator
         Training (see :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
 
     Attributes
@@ -175,6 +176,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         task_column=None,
         n_threads=None,
         on_divergence="raise",
+        accelerator=None,
     ):
         self.modalities = modalities
         self.modality_types = modality_types
@@ -201,7 +203,7 @@ class _MultiModalNet(BaseMultiTaskNet):
             tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
             freeze_shared=freeze_shared, device=device, random_state=random_state,
             verbose=verbose, task_column=task_column, n_threads=n_threads,
-            on_divergence=on_divergence,
+            on_divergence=on_divergence, accelerator=accelerator,
         )
 
     @classmethod

@@ -52,7 +52,8 @@ class MultiTaskNetRegressor(BaseMultiTaskNet, MultiTaskRegressorMixin, BaseEstim
         (``architecture``, ``hidden_layer_sizes``, ``tower_sizes``, ``n_experts``, ...,
         ``loss_weighting``, ``task_weights``, ``optimizer``, ``lr``, ``max_epochs``,
         ``batch_size``, ``early_stopping``, ``device``, ``random_state``, ``verbose``,
-        ``callbacks``, ``warm_start``, ``init_from``, ``task_column``, ``n_threads``).
+        ``callbacks``, ``warm_start``, ``init_from``, ``task_column``, ``n_threads``,
+        ``on_divergence``, ``accelerator``).
 
     Attributes
     ----------
@@ -259,6 +260,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
         task_column=None,
         n_threads=None,
         on_divergence="raise",
+        accelerator=None,
     ):
         super().__init__(
             architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
@@ -272,7 +274,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
             tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
             freeze_shared=freeze_shared, device=device, random_state=random_state,
             verbose=verbose, task_column=task_column, n_threads=n_threads,
-            on_divergence=on_divergence,
+            on_divergence=on_divergence, accelerator=accelerator,
         )
         self.task_types = task_types
 
