@@ -152,11 +152,33 @@ class LossWeighting(torch.nn.Module):
         total : torch.Tensor
             The scalar objective that was differentiated, detached (for logging).
         """
-        present, losses = _present_mask(losses, present, self.n_tasks)
-        total = self._weighted_loss(losses, present)
+        total = self.objective(losses, present)
         if total.requires_grad:
             total.backward()
         return total.detach()
+
+    def objective(self, losses: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
+        """The scalar objective whose gradient :meth:`backward` computes (loss weighting).
+
+        For loss-weighting methods ``backward`` is ``objective(...).backward()``; a caller
+        that must differentiate the objective itself (a loss scaler, gradient accumulation)
+        uses this. Gradient methods, which override ``backward``, have no such objective.
+
+        Parameters
+        ----------
+        losses : torch.Tensor of shape (n_tasks,)
+            Per-task mean losses of the batch.
+        present : torch.Tensor of shape (n_tasks,), dtype bool, default=None
+            Which tasks have at least one observed label in the batch.
+
+        Returns
+        -------
+        objective : torch.Tensor
+            A scalar, differentiable with respect to the losses and the method's own
+            parameters.
+        """
+        present, losses = _present_mask(losses, present, self.n_tasks)
+        return self._weighted_loss(losses, present)
 
     def epoch_end(self, epoch_losses) -> None:
         """Receive the per-task mean training loss of the finished epoch (default: no-op).

@@ -4,10 +4,11 @@
 :class:`skorch.hf.AccelerateMixin` (its initialisation, callbacks, printing only on the main
 process, unwrapping after training), composed with this package's multi-task step:
 
-* the step keeps :meth:`LossWeighting.backward <sklearn_mtml.balancing.LossWeighting.backward>`
-  (every balancing method, gradient methods included), run under ``accelerator.autocast()``
-  (mixed precision) with the losses scaled as ``accelerator.backward`` would scale them
-  (gradient accumulation, the fp16 loss scaler);
+* the forward pass and the losses run under ``accelerator.autocast()`` (mixed precision);
+  the objective of a loss-weighting method goes through ``accelerator.backward`` (gradient
+  accumulation, the fp16 loss scaler); a gradient method (PCGrad, MGDA, ...) keeps its own
+  ``backward`` with the losses divided by the accumulation steps (fp16 loss scaling is
+  refused for them: their update is not the gradient of one objective);
 * data-parallel training (several processes, ``accelerate launch``): every process draws the
   same shuffle and trains on its share of each step's rows; after each backward the
   gradients of all parameters (network and balancing) are averaged over the processes in
@@ -83,17 +84,20 @@ def make_accelerator(spec, owner: str):
     return accelerator
 
 
+def _has_objective(weighting: LossWeighting) -> bool:
+    """Whether the weighting's gradient is that of its scalar ``objective``."""
+    return (not weighting.uses_task_gradients
+            and type(weighting).backward is LossWeighting.backward)
+
+
 def check_weighting(accelerator, weighting: LossWeighting, owner: str) -> None:
     """Reject a balancing method the fp16 loss scaler would corrupt."""
-    if accelerator.scaler is None:
-        return
-    plain = type(weighting).backward is LossWeighting.backward
-    if not plain or weighting.uses_task_gradients:
+    if accelerator.scaler is not None and not _has_objective(weighting):
         raise ValueError(
             f"{owner}: loss_weighting={type(weighting).__name__} computes its own gradients "
-            "from the loss values, which fp16 loss scaling changes from step to step; use "
-            "mixed_precision='bf16' (no loss scaling) or a loss-weighting method such as "
-            "'fixed', 'uncertainty' or 'dwa'."
+            "instead of differentiating one objective, so the fp16 loss scaler cannot be "
+            "applied to it; use mixed_precision='bf16' (no loss scaling) or a "
+            "loss-weighting method such as 'fixed', 'uncertainty' or 'dwa'."
         )
 
 
@@ -203,19 +207,21 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
             y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
             losses, counts = self.criterion_(y_pred, *targets)
             auxiliary = self.module_.auxiliary_loss() if self._auxiliary else None
-        # What accelerator.backward does to a loss: 1/accumulation steps, fp16 loss scale.
-        factor = 1.0 / max(int(accelerator.gradient_accumulation_steps), 1)
-        scaled = losses.float() * factor
-        if accelerator.scaler is not None:
-            scaled = accelerator.scaler.scale(scaled)
+        losses = losses.float()
         if auxiliary is not None:
-            extra = auxiliary.float() * factor
-            if accelerator.scaler is not None:
-                extra = accelerator.scaler.scale(extra)
-            extra.backward(retain_graph=True)
-        self.criterion_.weighting.backward(scaled, self._shared_parameters, counts > 0)
-        total = self.criterion_.weighting._weighted_loss(losses.detach().float(), counts > 0)
-        return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach().float(),
+            accelerator.backward(auxiliary.float(), retain_graph=True)
+        weighting = self.criterion_.weighting
+        if _has_objective(weighting):
+            # accelerator.backward divides by the accumulation steps and applies the fp16
+            # loss scale to the whole objective (regularisers of the weighting included)
+            total = weighting.objective(losses, counts > 0)
+            accelerator.backward(total)
+            total = total.detach()
+        else:  # a gradient method: its update is linear in the (uniformly scaled) losses
+            factor = 1.0 / max(int(accelerator.gradient_accumulation_steps), 1)
+            total = weighting.backward(losses * factor, self._shared_parameters,
+                                       counts > 0) / factor
+        return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
                 "task_counts": counts}
 
     def validation_step(self, batch, **fit_params):
@@ -256,4 +262,5 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
         # model; the estimator attaches one again at its next fit.
         state = super().__getstate__()
         state["accelerator"] = None
+        state["device"] = str(self._data_device)  # where unpickling puts the weights
         return state

@@ -974,7 +974,7 @@ class BaseMultiTaskNet:
                                            early_stopping=valid is not None,
                                            accelerator=accelerator)
             elif accelerator is not None:
-                self.net_.accelerator = accelerator
+                self.net_.accelerator, self.net_.device = accelerator, None
             self._train(train, valid, device, seed, epochs or self.max_epochs)
         self.device_ = device
         self.history_ = self.net_.history
