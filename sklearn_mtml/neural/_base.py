@@ -43,7 +43,7 @@ from .._targets import (
     validate_fit_data,
 )
 from ..balancing import WEIGHTINGS, LossWeighting, get_weighting
-from ..nn.heads import ACTIVATIONS
+from ..nn.heads import ACTIVATIONS, TaskHeads
 from ..nn.sharing import ARCHITECTURES, build_architecture
 
 __all__ = ["BaseMultiTaskNet", "MaskedTaskLoss"]
@@ -696,6 +696,23 @@ class BaseMultiTaskNet:
         Hyper-parameters of the balancing method (e.g. ``{"temperature": 2.0}``).
     task_weights : array-like of shape (n_tasks,), dict or None, default=None
         Fixed per-task loss multipliers (a dict maps task names to weights).
+    head_shrinkage : float, default=0.0
+        Pull the tasks' output layers towards their mean: the neural analogue of the
+        task-specific penalty of :class:`~sklearn_mtml.linear.MultiTaskRidge` (weights
+        ``w_t = w_0 + v_t``, a ridge penalty on ``v_t``), for tasks with few labels each.
+        A training step adds, for every task whose rows it contains (wide ``y``: every
+        task), ``head_shrinkage / n_t * (||W_t - W_mean||^2 + ||b_t - b_mean||^2)``, where
+        ``W_t, b_t`` are task ``t``'s output layer (the network's
+        :class:`~sklearn_mtml.nn.heads.TaskHeads`), the means are over all tasks and
+        ``n_t`` is task ``t``'s number of training labels. A task's loss is a mean over its
+        rows, so its objective is then, as in a ridge whose ``alpha`` is
+        ``head_shrinkage``, (sum of its losses + ``head_shrinkage`` x penalty) / ``n_t``:
+        the value means the same whatever the number of rows or tasks. The biases are
+        shrunk with the weights (regression targets are standardised per task, so every
+        task keeps its own mean). Closest to the ridge on ``"shared_bottom"`` without
+        ``tower_sizes`` (linear heads on the shared representation). 0 disables it; needs a
+        network with ``TaskHeads`` (every built-in architecture). Not scaled by
+        ``task_weights`` or the balancing weights.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     lr : float, default=1e-3
     weight_decay : float, default=0.0
@@ -764,6 +781,7 @@ class BaseMultiTaskNet:
         "loss_weighting": [StrOptions(set(WEIGHTINGS)), type, LossWeighting],
         "loss_weighting_params": [None, dict],
         "task_weights": [None, "array-like", dict],
+        "head_shrinkage": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -804,6 +822,7 @@ class BaseMultiTaskNet:
         loss_weighting="fixed",
         loss_weighting_params=None,
         task_weights=None,
+        head_shrinkage=0.0,
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
@@ -837,6 +856,7 @@ class BaseMultiTaskNet:
         self.loss_weighting = loss_weighting
         self.loss_weighting_params = loss_weighting_params
         self.task_weights = task_weights
+        self.head_shrinkage = head_shrinkage
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
@@ -1057,8 +1077,9 @@ class BaseMultiTaskNet:
 
     def _train(self, train: _TaskTensors, valid, device, seed: int, epochs: int) -> None:
         net = self.net_
-        net._observed = [seen > 0 for seen in
-                         train.observed_per_task(len(net._task_names)).tolist()]
+        observed = train.observed_per_task(len(net._task_names))
+        net._observed = [seen > 0 for seen in observed.tolist()]
+        self._set_head_shrinkage(net.module_, observed)
         net._valid_data = None if valid is None else valid.to(device)
         net._generator = torch.Generator().manual_seed(seed)
         net._generator_epoch = len(net.history)  # the seed already counts these epochs
@@ -1096,6 +1117,25 @@ class BaseMultiTaskNet:
             net._last_good = None
 
     # ------------------------------------------------------------------ helpers
+    def _set_head_shrinkage(self, module: nn.Module, observed: torch.Tensor) -> None:
+        """Give every ``TaskHeads`` of ``module`` the strengths ``head_shrinkage / n_t``
+        (``n_t``: task ``t``'s training labels; a task without any is not penalised)."""
+        strength = float(getattr(self, "head_shrinkage", 0.0))
+        heads = [m for m in module.modules() if isinstance(m, TaskHeads)]
+        if strength > 0 and not (heads and callable(getattr(module, "auxiliary_loss", None))):
+            raise ValueError(
+                f"head_shrinkage={strength} needs a network whose output layers are "
+                "sklearn_mtml.nn.heads.TaskHeads and whose auxiliary_loss() adds their "
+                f"penalty (every built-in architecture); {type(module).__name__} has "
+                f"{'no auxiliary_loss' if heads else 'no TaskHeads'}."
+            )
+        per_task = None
+        if strength > 0:
+            observed = observed.double()
+            per_task = torch.where(observed > 0, strength / observed.clamp(min=1.0), 0.0)
+        for head in heads:
+            head.set_shrinkage(per_task)
+
     def _make_accelerator(self):
         """The ``accelerate.Accelerator`` of this fit, or ``None``."""
         spec = getattr(self, "accelerator", None)

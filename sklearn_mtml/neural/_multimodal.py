@@ -82,6 +82,9 @@ n_task_experts, n_levels, activation, dropout
         :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
     loss_weighting, loss_weighting_params, task_weights
         Task balancing (see :mod:`sklearn_mtml.balancing`).
+    head_shrinkage : float, default=0.0
+        Pull the task heads of the multi-task network towards their mean (see
+        :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
     optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
 validation_fraction, n_iter_no_change, tol, callbacks, warm_start, init_from, \
 freeze_shared, device, random_state, verbose, task_column, n_threads, on_divergence, \
@@ -157,6 +160,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         loss_weighting="fixed",
         loss_weighting_params=None,
         task_weights=None,
+        head_shrinkage=0.0,
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
@@ -197,7 +201,8 @@ class _MultiModalNet(BaseMultiTaskNet):
             n_task_experts=n_task_experts, n_levels=n_levels, activation=activation,
             dropout=dropout, loss_weighting=loss_weighting,
             loss_weighting_params=loss_weighting_params, task_weights=task_weights,
-            optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+            head_shrinkage=head_shrinkage, optimizer=optimizer, lr=lr,
+            weight_decay=weight_decay, batch_size=batch_size,
             max_epochs=max_epochs, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
             tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,

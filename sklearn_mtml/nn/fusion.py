@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from .encoders import mlp
+from .heads import head_shrinkage_penalty
 
 __all__ = [
     "FUSIONS",
@@ -543,13 +544,15 @@ class MultiModalNetwork(nn.Module):
           same row together and pushes other rows' apart; the mean over pairs is scaled;
         * reconstruction (``reconstruction_weight``): each reconstructed modality's dense
           input is predicted from the fused representation by a linear decoder; mean squared
-          error over the rows where that modality is present, averaged over modalities.
+          error over the rows where that modality is present, averaged over modalities;
+        * head shrinkage: the task heads' penalty towards their mean, when set
+          (:func:`~sklearn_mtml.nn.heads.head_shrinkage_penalty`).
         """
-        terms = [t for t in (self._alignment_loss(), self._reconstruction_loss())
-                 if t is not None]
+        terms = [t for t in (self._alignment_loss(), self._reconstruction_loss(),
+                             head_shrinkage_penalty(self)) if t is not None]
         if not terms:
             return None
-        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+        return sum(terms[1:], terms[0])
 
     def _reconstruction_loss(self) -> torch.Tensor | None:
         if self._recon is None:

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "MLP", "TaskHeads", "TaskLinear", "TaskMLP", "make_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "TaskHeads",
+    "TaskLinear",
+    "TaskMLP",
+    "head_shrinkage_penalty",
+    "make_activation",
+]
 
 #: Activations by name (the values accepted by ``activation=``).
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -233,6 +241,18 @@ class TaskHeads(nn.Module):
     ----------
     weight : Parameter of shape (in_features, n_tasks * width)
     bias : Parameter of shape (n_tasks * width,)
+    shrinkage : Tensor of shape (n_tasks,) or None
+        Per-task strength of :meth:`shrinkage_penalty` (set with :meth:`set_shrinkage`;
+        ``None``: no penalty).
+
+    Notes
+    -----
+    **Shrinkage towards the mean head.** With :meth:`set_shrinkage` the heads carry the
+    penalty ``sum_t c_t (||W_t - mean_s W_s||^2 + ||b_t - mean_s b_s||^2)`` over the tasks
+    ``t`` of the last training forward pass (every task, or only the tasks of the rows when
+    routed by ``task``): the neural analogue of a mean-regularised multi-task ridge,
+    ``w_t = w_0 + v_t`` with a penalty on ``v_t``. Means are over all tasks, output column
+    by output column (padding columns of tasks with fewer outputs take no part).
 
     Examples
     --------
@@ -262,6 +282,58 @@ class TaskHeads(nn.Module):
         # Columns of the padded (batch, n_tasks * width) output that hold real outputs.
         keep = [t * self.width + j for t, s in enumerate(out_sizes) for j in range(s)]
         self.register_buffer("keep", torch.tensor(keep, dtype=torch.long), persistent=False)
+        self.register_buffer("shrinkage", None, persistent=False)
+        self._present: torch.Tensor | None = None
+
+    def set_shrinkage(self, strength) -> None:
+        """Set the per-task strength ``c_t`` of :meth:`shrinkage_penalty`.
+
+        Parameters
+        ----------
+        strength : float, array-like of shape (n_tasks,) or None
+            One value for every task, or one per task; ``None`` (or all zeros) removes the
+            penalty.
+        """
+        if strength is None:
+            self.shrinkage = None
+            return
+        values = torch.as_tensor(strength, dtype=self.weight.dtype).flatten()
+        if values.numel() == 1:
+            values = values.expand(self.n_tasks)
+        if values.numel() != self.n_tasks:
+            raise ValueError(f"shrinkage has {values.numel()} values for {self.n_tasks} tasks.")
+        if not bool(torch.isfinite(values).all()) or bool((values < 0).any()):
+            raise ValueError(f"shrinkage must be finite and >= 0, got {values.tolist()}.")
+        self.shrinkage = (values.to(self.weight.device).clone() if bool((values > 0).any())
+                          else None)
+
+    def shrinkage_penalty(self) -> torch.Tensor | None:
+        """The shrinkage penalty of the last training forward pass (see Notes).
+
+        Returns ``None`` when no shrinkage is set or in eval mode. Only the tasks the last
+        forward pass was routed to are penalised (their heads are the ones the batch's loss
+        reaches), so per step each task's penalty accompanies its loss.
+        """
+        strength = getattr(self, "shrinkage", None)
+        if strength is None or not self.training:
+            return None
+        weight = self.weight.view(self.in_features, self.n_tasks, self.width)
+        bias = self.bias.view(self.n_tasks, self.width)
+        if self.uniform:
+            dw = weight - weight.mean(dim=1, keepdim=True)
+            db = bias - bias.mean(dim=0, keepdim=True)
+        else:  # padding columns (tasks with fewer outputs) neither count nor move
+            valid = (torch.arange(self.width, device=bias.device)
+                     < torch.tensor(self.out_sizes, device=bias.device).unsqueeze(1))
+            valid = valid.to(bias.dtype)  # (n_tasks, width)
+            n = valid.sum(dim=0)
+            dw = (weight - (weight * valid).sum(dim=1, keepdim=True) / n) * valid
+            db = (bias - (bias * valid).sum(dim=0, keepdim=True) / n) * valid
+        per_task = dw.square().sum(dim=(0, 2)) + db.square().sum(dim=1)  # (n_tasks,)
+        present = getattr(self, "_present", None)
+        if present is not None:
+            strength = strength * torch.zeros_like(strength).index_fill_(0, present, 1.0)
+        return (strength * per_task).sum()
 
     def task_weight(self, t: int) -> torch.Tensor:
         """Task ``t``'s weight block, shape ``(in_features, width)``."""
@@ -274,6 +346,8 @@ class TaskHeads(nn.Module):
         task ``task[i]``), row ``i`` gets only its own task's outputs, left-aligned and
         padded to ``width = max(out_sizes)``.
         """
+        if self.training and getattr(self, "shrinkage", None) is not None:
+            self._present = task  # the tasks whose heads this batch trains
         if task is not None:
             weight = self.weight.view(self.in_features, self.n_tasks, self.width)
             weight = weight.index_select(1, task).permute(1, 0, 2)  # (B, in, width)
@@ -292,3 +366,37 @@ class TaskHeads(nn.Module):
     def extra_repr(self) -> str:
         return f"n_tasks={self.n_tasks}, in_features={self.in_features}, " \
                f"out_sizes={self.out_sizes}"
+
+
+def head_shrinkage_penalty(module: nn.Module) -> torch.Tensor | None:
+    """Sum of the :meth:`TaskHeads.shrinkage_penalty` of every ``TaskHeads`` in ``module``.
+
+    ``None`` when no head carries a shrinkage (or in eval mode). Networks add it to their
+    ``auxiliary_loss()``.
+
+    Parameters
+    ----------
+    module : nn.Module
+
+    Returns
+    -------
+    penalty : Tensor or None
+
+    Examples
+    --------
+    >>> import torch
+    >>> heads = TaskHeads(3, 4, [1, 1, 1])
+    >>> head_shrinkage_penalty(heads) is None
+    True
+    >>> heads.set_shrinkage(0.5)
+    >>> _ = heads(torch.zeros(2, 4))
+    >>> bool(head_shrinkage_penalty(heads) > 0)
+    True
+    """
+    total = None
+    for m in module.modules():
+        if isinstance(m, TaskHeads):
+            penalty = m.shrinkage_penalty()
+            if penalty is not None:
+                total = penalty if total is None else total + penalty
+    return total

@@ -27,7 +27,12 @@ name               sharing
 
 A network may add a regulariser to the training objective through an
 ``auxiliary_loss()`` method returning a scalar tensor of its last training forward pass (or
-``None``); the estimators back-propagate it alongside the task losses.
+``None``); the estimators back-propagate it alongside the task losses. The base class's
+returns the shrinkage penalty of its :class:`~sklearn_mtml.nn.heads.TaskHeads` (task heads
+pulled towards their mean, see :meth:`TaskHeads.set_shrinkage
+<sklearn_mtml.nn.heads.TaskHeads.set_shrinkage>`; ``None`` unless one is set); a network
+that overrides ``auxiliary_loss`` adds :func:`~sklearn_mtml.nn.heads.head_shrinkage_penalty`
+to its own terms.
 
 All per-task parts are batched (:class:`~sklearn_mtml.nn.heads.TaskLinear`), so a step costs
 a handful of kernels whatever the number of tasks.
@@ -42,7 +47,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .heads import MLP, TaskHeads, TaskLinear, TaskMLP, make_activation
+from .heads import (
+    MLP,
+    TaskHeads,
+    TaskLinear,
+    TaskMLP,
+    head_shrinkage_penalty,
+    make_activation,
+)
 
 __all__ = [
     "ARCHITECTURES",
@@ -91,6 +103,11 @@ class SharingNetwork(nn.Module):
     def shared_parameters(self) -> list[nn.Parameter]:
         """Parameters that receive gradient from more than one task."""
         return [p for m in self.shared_modules().values() for p in m.parameters()]
+
+    def auxiliary_loss(self) -> torch.Tensor | None:
+        """Regulariser of the last training forward pass: the task heads' shrinkage
+        penalty (:func:`~sklearn_mtml.nn.heads.head_shrinkage_penalty`), or ``None``."""
+        return head_shrinkage_penalty(self)
 
 
 class IndependentNetwork(SharingNetwork):
@@ -529,8 +546,12 @@ class SharedPrivateNetwork(SharingNetwork):
         return out
 
     def auxiliary_loss(self) -> torch.Tensor | None:
-        """The regulariser of the last training forward pass (``None`` in eval mode)."""
-        return self._aux
+        """The regulariser of the last training forward pass (``None`` in eval mode), plus
+        the heads' shrinkage penalty when one is set."""
+        shrinkage = head_shrinkage_penalty(self)
+        if shrinkage is None or self._aux is None:
+            return self._aux if shrinkage is None else shrinkage
+        return self._aux + shrinkage
 
     def shared_modules(self) -> dict[str, nn.Module]:
         return {"shared": self.shared}
