@@ -154,18 +154,28 @@ def test_accelerated_model_clones_pickles_and_saves(tmp_path):
                                   instance.predict(X))
 
 
-def test_warm_start_and_partial_fit_continue_accelerated_training():
+def test_warm_start_and_partial_fit_continue_accelerated_training(tmp_path):
     X, Y = _data()
     model = _net(accelerator={}, warm_start=True).fit(X, Y)
     model.fit(X, Y)
     model.partial_fit(X, Y)
     assert len(model.history_) == 4 + 4 + 1
+    # switching the accelerator off (and on) continues from the same training state
+    model.set_params(accelerator=None).partial_fit(X, Y)
+    assert type(model.net_).__name__ == "_MultiTaskNeuralNet"
+    model.set_params(accelerator={}).partial_fit(X, Y)
+    assert type(model.net_).__name__ == "AcceleratedMultiTaskNet"
     reference = _net(warm_start=True).fit(X, Y)
     reference.fit(X, Y)
-    reference.partial_fit(X, Y)
+    for _ in range(3):
+        reference.partial_fit(X, Y)
+    assert len(model.history_) == len(reference.history_) == 11
     np.testing.assert_array_equal(model.predict(X), reference.predict(X))
-    with pytest.raises(ValueError, match="accelerator= must not change"):
-        model.set_params(accelerator=None).fit(X, Y)
+    # a model loaded from a safe file (a plain net) goes on training with its accelerator
+    save_safe(model, tmp_path / "m.mtml")
+    loaded = load_safe(tmp_path / "m.mtml").partial_fit(X, Y)
+    assert type(loaded.net_).__name__ == "AcceleratedMultiTaskNet"
+    assert len(loaded.history_) == 12
 
 
 # ---------------------------------------------------------------- errors

@@ -970,8 +970,6 @@ class BaseMultiTaskNet:
         if reuse:
             self._check_same_tasks(data.layout)
         accelerator = self._make_accelerator()
-        if reuse:
-            self._check_same_accelerator(accelerator)
         device = self._resolve_device(accelerator)
         history_length = len(self.net_.history) if reuse else 0
         seed = _seed_from(self.random_state) + history_length
@@ -993,6 +991,8 @@ class BaseMultiTaskNet:
                 self.net_ = self._make_net(X_t, data.layout, device,
                                            early_stopping=valid is not None,
                                            accelerator=accelerator)
+            elif hasattr(self.net_, "accelerator") != (accelerator is not None):
+                self.net_ = self._rewrap_net(X_t, data.layout, device, accelerator)
             elif accelerator is not None:
                 self.net_.accelerator, self.net_.device = accelerator, None
             self._train(train, valid, device, seed, epochs or self.max_epochs)
@@ -1145,15 +1145,21 @@ class BaseMultiTaskNet:
 
         return make_accelerator(spec, type(self).__name__)
 
-    def _check_same_accelerator(self, accelerator) -> None:
-        accelerated = hasattr(self.net_, "accelerator")
-        if accelerated != (accelerator is not None):
-            raise ValueError(
-                f"{type(self).__name__}: warm_start/partial_fit continue the training of the "
-                f"previous fit, which ran {'with' if accelerated else 'without'} an "
-                "accelerator; accelerator= must not change between them (fit from scratch "
-                "with warm_start=False)."
-            )
+    def _rewrap_net(self, X_t, layout: TaskLayout, device, accelerator):
+        """The previous net's training state (weights, balancing state, optimizer state,
+        history) in a net with or without an accelerator: ``warm_start``/``partial_fit``
+        may switch ``accelerator=`` on or off (e.g. after ``load_safe``)."""
+        old = self.net_
+        early = any(name == "early_stopping" for name, _ in old.callbacks_)
+        net = self._make_net(X_t, layout, device, early_stopping=early,
+                             accelerator=accelerator)
+        net.module_.load_state_dict(old.module_.state_dict())
+        net.criterion_.load_state_dict(old.criterion_.state_dict())
+        optimizer = getattr(net.optimizer_, "optimizer", net.optimizer_)
+        optimizer.load_state_dict(getattr(old.optimizer_, "optimizer", old.optimizer_)
+                                  .state_dict())
+        net.history = old.history
+        return net
 
     def _resolve_device(self, accelerator=None) -> torch.device:
         if accelerator is not None:
