@@ -17,9 +17,16 @@ Every neural model uses the same settings (no tuning on test data): Adam, lr 1e-
 ``random_state`` = split index. Settings were chosen once on an exploratory School split
 (seed 0); the reported splits use other seeds.
 
+``head_shrinkage`` (task heads pulled towards their mean head): the School rows with it use
+the value of :data:`HEAD_SHRINKAGE`, chosen on the exploratory split (``--split-seed 0
+--splits 1 --head-shrinkage ...``); ``--head-shrinkage`` adds rows for other values.
+
 Run (prints Markdown, pasted into benchmarks/README.md, section "Multi-task nets")::
 
     python benchmarks/multitask.py --splits 3
+    # the head_shrinkage sweep only (exploration: --split-seed 0 --splits 1)
+    python benchmarks/multitask.py --splits 3 --only school --weightings fixed \
+        --architectures independent shared_bottom --head-shrinkage 1 10 100 1000
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ SIZES = {
     "ple": dict(hidden_layer_sizes=(32,), n_experts=2, n_levels=1),
     "shared_private": dict(hidden_layer_sizes=(16,)),
 }
+
+
+#: head_shrinkage per architecture on School, chosen on the exploratory split (seed 0)
+HEAD_SHRINKAGE = {"independent": 100.0, "shared_bottom": 1000.0}
 
 
 def school_models(full: bool):
@@ -89,14 +100,41 @@ class _IndependentRidge:
         return out.to_numpy()
 
 
-def run_school(n_splits: int, full: bool, only=None):
+def _with_shrinkage(pairs, values):
+    """(architecture, weighting, head_shrinkage) rows: every pair as it is (0), then the
+    chosen value and the ``values`` for the architectures of :data:`HEAD_SHRINKAGE`."""
+    rows = [(a, w, 0.0) for a, w in pairs]
+    for a, w in pairs:
+        if a not in HEAD_SHRINKAGE or w != "fixed":
+            continue
+        chosen = [] if HEAD_SHRINKAGE[a] is None else [HEAD_SHRINKAGE[a]]
+        for value in sorted(set(chosen) | set(values or ())):
+            if value > 0:
+                rows.append((a, w, float(value)))
+    return rows
+
+
+def _school_name(architecture, weighting, head_shrinkage):
+    name = f"{architecture} / {weighting}"
+    if head_shrinkage:
+        name += f", head_shrinkage={head_shrinkage:g}"
+        if head_shrinkage == HEAD_SHRINKAGE.get(architecture):
+            name += " (chosen)"
+    return name
+
+
+def run_school(n_splits: int, full: bool, only=None, weightings=None, shrinkage=None,
+               split_seed: int = 1):
     school = load_school(as_frame=True)
     X, y = school.data, school.target.to_numpy()
     features = [c for c in X.columns if c != TASK]
-    splitter = TaskShuffleSplit(n_splits=n_splits, train_size=0.3, random_state=1,
+    splitter = TaskShuffleSplit(n_splits=n_splits, train_size=0.3, random_state=split_seed,
                                 task_column=TASK)
-    makers = {f"{a} / {w}": (lambda a=a, w=w, s=0: _net(a, w, s, task_column=TASK))
-              for a, w in school_models(full) if only is None or a in only}
+    pairs = [(a, w) for a, w in school_models(full)
+             if (only is None or a in only) and (weightings is None or w in weightings)]
+    makers = {_school_name(a, w, h): (lambda a=a, w=w, h=h, s=0: _net(
+        a, w, s, task_column=TASK, **({"head_shrinkage": h} if h else {})))
+        for a, w, h in _with_shrinkage(pairs, shrinkage)}
     makers["ridge per school (RidgeCV)"] = lambda s=0: _IndependentRidge()
     makers["MultiTaskRidgeCV"] = lambda s=0: MultiTaskRidgeCV(
         alphas=np.logspace(0, 5, 11), shared_alphas=np.logspace(-1, 3, 5), task_column=TASK)
@@ -176,13 +214,21 @@ def main(argv=None):
     parser.add_argument("--only", choices=["school", "wide"], default=None)
     parser.add_argument("--architectures", nargs="*", default=None,
                         help="restrict to these architectures (plus the references)")
+    parser.add_argument("--weightings", nargs="*", default=None,
+                        help="School: restrict to these loss weightings")
+    parser.add_argument("--head-shrinkage", nargs="*", type=float, default=None,
+                        help="School: also these head_shrinkage values (independent and "
+                             "shared_bottom, fixed weighting)")
+    parser.add_argument("--split-seed", type=int, default=1,
+                        help="School: random_state of the splits (0: the exploratory one)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"Python {platform.python_version()}, torch {torch.__version__}, scikit-learn "
           f"{sklearn.__version__}, torch threads {torch.get_num_threads()}, "
           f"{args.splits} splits\n")
     if args.only != "wide":
-        school = run_school(args.splits, args.full, args.architectures)
+        school = run_school(args.splits, args.full, args.architectures, args.weightings,
+                            args.head_shrinkage, args.split_seed)
         print("\n### School (long format, EV %)\n")
         print(table(school, "EV % (mean ± std)", "independent / fixed"))
     if args.only != "school":
