@@ -1,7 +1,7 @@
 """Training one neural multi-task model through Accelerate (``accelerator=``).
 
 On the synthetic long-format data of ``scaling.py`` (``--rows`` rows, 20 features, 50
-tasks), one ``MultiTaskNetRegressor`` (shared_bottom, 64 hidden units) trained for
+tasks), one ``MultiTaskNetRegressor`` (shared_bottom, ``--hidden`` units) trained for
 ``--epochs`` epochs, side by side in one run:
 
 1. **overhead**: ``accelerator={}`` in one process vs plain training (the same model:
@@ -17,7 +17,8 @@ tasks), one ``MultiTaskNetRegressor`` (shared_bottom, 64 hidden units) trained f
 
 Prints a Markdown table (pasted into benchmarks/README.md, section "Accelerate")::
 
-    python benchmarks/data_parallel.py --repeats 3
+    python benchmarks/data_parallel.py --rows 200000 --repeats 3
+    python benchmarks/data_parallel.py --rows 200000 --repeats 3 --hidden 512 512 --batch-size 1024
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from scaling import make_data
 
 from sklearn_mtml.neural import MultiTaskNetRegressor
 
+HIDDEN = (64,)
+
 
 def model(batch_size, epochs, accelerator=None):
-    return MultiTaskNetRegressor(hidden_layer_sizes=(64,), batch_size=batch_size,
+    return MultiTaskNetRegressor(hidden_layer_sizes=HIDDEN, batch_size=batch_size,
                                  max_epochs=epochs, optimizer="sgd", lr=0.02, random_state=0,
                                  task_column="task", n_threads=1, accelerator=accelerator)
 
@@ -63,8 +66,10 @@ def timed_fit(make, X, y, repeats):
     return best, fitted
 
 
-def _in_process(out, rows, batch_size, epochs, repeats):
-    """One of the data-parallel processes: fit, time, write rank 0's predictions."""
+def _in_process(out, rows, batch_size, epochs, repeats, hidden):
+    """One of the data-parallel processes: fit, time, write rank 0's held-out R²."""
+    global HIDDEN
+    HIDDEN = hidden
     torch.set_num_threads(1)
     from accelerate import Accelerator
 
@@ -78,6 +83,7 @@ def _in_process(out, rows, batch_size, epochs, repeats):
 
 
 def data_parallel(rows, batch_size, epochs, repeats, processes=2):
+    hidden = HIDDEN
     from accelerate.state import AcceleratorState
     from accelerate.utils import PrepareForLaunch, patch_environment
     from torch.multiprocessing import start_processes
@@ -95,7 +101,7 @@ def data_parallel(rows, batch_size, epochs, repeats, processes=2):
                                accelerate_debug_rdv_file=rdv.name, accelerate_use_cpu="yes",
                                gloo_socket_ifname="lo"):
             start_processes(PrepareForLaunch(_in_process, debug=True),
-                            args=(out, rows, batch_size, epochs, repeats),
+                            args=(out, rows, batch_size, epochs, repeats, hidden),
                             nprocs=processes, start_method="fork")
         with open(out) as f:
             return json.load(f)
@@ -107,7 +113,11 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256, help="per process")
     parser.add_argument("--repeats", type=int, default=2, help="best of this many fits")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64],
+                        help="hidden layer widths of the shared trunk")
     args = parser.parse_args(argv)
+    global HIDDEN
+    HIDDEN = tuple(args.hidden)
     torch.set_num_threads(1)
     X, y, X_test, y_test = split(args.rows)
     B, E, R = args.batch_size, args.epochs, args.repeats
@@ -119,7 +129,7 @@ def main(argv=None):
     single_s, single = timed_fit(lambda: model(2 * B, E), X, y, R)
     parallel = data_parallel(args.rows, B, E, R)
 
-    print(f"{args.rows:,} rows, {E} epochs, shared_bottom (64), SGD; best of {R}; "
+    print(f"{args.rows:,} rows, {E} epochs, shared_bottom {HIDDEN}, SGD; best of {R}; "
           f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs\n")
     print("| comparison | time (s) | reference (s) | ratio | held-out R² (reference) |")
