@@ -61,8 +61,10 @@ SIZES = {
 }
 
 
-#: head_shrinkage per architecture on School, chosen on the exploratory split (seed 0)
+#: head_shrinkage per architecture on School, chosen on the exploratory split (seed 0), by
+#: target_scaling
 HEAD_SHRINKAGE = {"independent": 100.0, "shared_bottom": 1000.0}
+HEAD_SHRINKAGE_POOLED = {"independent": 100.0, "shared_bottom": 1000.0}
 
 
 def school_models(full: bool):
@@ -100,31 +102,34 @@ class _IndependentRidge:
         return out.to_numpy()
 
 
-def _with_shrinkage(pairs, values):
+def _with_shrinkage(pairs, values, chosen_values=HEAD_SHRINKAGE):
     """(architecture, weighting, head_shrinkage) rows: every pair as it is (0), then the
-    chosen value and the ``values`` for the architectures of :data:`HEAD_SHRINKAGE`."""
+    chosen value and the ``values`` for the architectures of ``chosen_values``."""
     rows = [(a, w, 0.0) for a, w in pairs]
     for a, w in pairs:
-        if a not in HEAD_SHRINKAGE or w != "fixed":
+        if a not in chosen_values or w != "fixed":
             continue
-        chosen = [] if HEAD_SHRINKAGE[a] is None else [HEAD_SHRINKAGE[a]]
+        chosen = [] if chosen_values[a] is None else [chosen_values[a]]
         for value in sorted(set(chosen) | set(values or ())):
             if value > 0:
                 rows.append((a, w, float(value)))
     return rows
 
 
-def _school_name(architecture, weighting, head_shrinkage):
+def _school_name(architecture, weighting, head_shrinkage, target_scaling="task"):
     name = f"{architecture} / {weighting}"
+    if target_scaling != "task":
+        name += f", target_scaling={target_scaling}"
+    chosen = HEAD_SHRINKAGE_POOLED if target_scaling == "pooled" else HEAD_SHRINKAGE
     if head_shrinkage:
         name += f", head_shrinkage={head_shrinkage:g}"
-        if head_shrinkage == HEAD_SHRINKAGE.get(architecture):
+        if head_shrinkage == chosen.get(architecture):
             name += " (chosen)"
     return name
 
 
 def run_school(n_splits: int, full: bool, only=None, weightings=None, shrinkage=None,
-               split_seed: int = 1):
+               split_seed: int = 1, target_scaling: str = "task"):
     school = load_school(as_frame=True)
     X, y = school.data, school.target.to_numpy()
     features = [c for c in X.columns if c != TASK]
@@ -132,9 +137,11 @@ def run_school(n_splits: int, full: bool, only=None, weightings=None, shrinkage=
                                 task_column=TASK)
     pairs = [(a, w) for a, w in school_models(full)
              if (only is None or a in only) and (weightings is None or w in weightings)]
-    makers = {_school_name(a, w, h): (lambda a=a, w=w, h=h, s=0: _net(
-        a, w, s, task_column=TASK, **({"head_shrinkage": h} if h else {})))
-        for a, w, h in _with_shrinkage(pairs, shrinkage)}
+    chosen = HEAD_SHRINKAGE_POOLED if target_scaling == "pooled" else HEAD_SHRINKAGE
+    makers = {_school_name(a, w, h, target_scaling): (lambda a=a, w=w, h=h, s=0: _net(
+        a, w, s, task_column=TASK, target_scaling=target_scaling,
+        **({"head_shrinkage": h} if h else {})))
+        for a, w, h in _with_shrinkage(pairs, shrinkage, chosen)}
     makers["ridge per school (RidgeCV)"] = lambda s=0: _IndependentRidge()
     makers["MultiTaskRidgeCV"] = lambda s=0: MultiTaskRidgeCV(
         alphas=np.logspace(0, 5, 11), shared_alphas=np.logspace(-1, 3, 5), task_column=TASK)
@@ -219,6 +226,8 @@ def main(argv=None):
     parser.add_argument("--head-shrinkage", nargs="*", type=float, default=None,
                         help="School: also these head_shrinkage values (independent and "
                              "shared_bottom, fixed weighting)")
+    parser.add_argument("--target-scaling", choices=["task", "pooled"], default="task",
+                        help="School: target_scaling of the nets")
     parser.add_argument("--split-seed", type=int, default=1,
                         help="School: random_state of the splits (0: the exploratory one)")
     args = parser.parse_args(argv)
@@ -228,9 +237,10 @@ def main(argv=None):
           f"{args.splits} splits\n")
     if args.only != "wide":
         school = run_school(args.splits, args.full, args.architectures, args.weightings,
-                            args.head_shrinkage, args.split_seed)
+                            args.head_shrinkage, args.split_seed, args.target_scaling)
         print("\n### School (long format, EV %)\n")
-        print(table(school, "EV % (mean ± std)", "independent / fixed"))
+        reference = _school_name("independent", "fixed", 0.0, args.target_scaling)
+        print(table(school, "EV % (mean ± std)", reference))
     if args.only != "school":
         wide = run_wide(args.splits, args.architectures)
         print("\n### Related tasks (wide, 40% labels missing, mean test R²)\n")

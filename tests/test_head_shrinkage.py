@@ -209,3 +209,44 @@ def test_accelerated_training_adds_the_same_penalty():
     finally:
         AcceleratorState._reset_state(reset_partial_state=True)
     np.testing.assert_array_equal(accelerated.predict(X), plain.predict(X))
+
+
+# ----------------------------------------------------------------------------- target_scaling
+def _offset_tasks(n=300, n_tasks=5, seed=0):
+    """Long format, one slope, task levels far apart (offsets 0, 10, 20, ...)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    task = rng.integers(0, n_tasks, n)
+    y = 10.0 * task + 2 * X[:, 0] + 0.1 * rng.normal(size=n)
+    return np.column_stack([task, X]), y, n_tasks
+
+
+def test_pooled_target_scaling_uses_one_mean_and_scale():
+    X, y, n_tasks = _offset_tasks()
+    task = MultiTaskNetRegressor(task_column=0, **FAST).fit(X, y)
+    pooled = MultiTaskNetRegressor(task_column=0, target_scaling="pooled", **FAST).fit(X, y)
+    np.testing.assert_allclose(pooled._target_mean_, np.full(n_tasks, y.mean()))
+    np.testing.assert_allclose(pooled._target_scale_, np.full(n_tasks, y.std()))
+    levels = [y[X[:, 0] == t].mean() for t in range(n_tasks)]
+    np.testing.assert_allclose(task._target_mean_, levels)
+    # both learn the task levels when heads are free
+    for model in (task, pooled):
+        assert model.score(X, y) > 0.9
+
+
+def test_pooled_scaling_lets_head_shrinkage_pull_task_levels_together():
+    X, y, n_tasks = _offset_tasks()
+    probe = np.column_stack([np.arange(n_tasks), np.zeros((n_tasks, 3))])  # same x per task
+    strong = dict(task_column=0, head_shrinkage=1e5, **FAST)
+    per_task = MultiTaskNetRegressor(**strong).fit(X, y).predict(probe)
+    pooled = MultiTaskNetRegressor(target_scaling="pooled", **strong).fit(X, y).predict(probe)
+    # "task": levels are the scaling's own means, kept whatever the heads do
+    assert np.ptp(per_task) > 30
+    # "pooled": the levels live in the shrunk biases and collapse towards the common one
+    assert np.ptp(pooled) < 0.2 * np.ptp(per_task)
+
+
+def test_target_scaling_is_validated():
+    X, y, _ = _offset_tasks(n=60)
+    with pytest.raises(ValueError, match="target_scaling"):
+        MultiTaskNetRegressor(task_column=0, target_scaling="global", **FAST).fit(X, y)

@@ -85,6 +85,9 @@ n_task_experts, n_levels, activation, dropout
     head_shrinkage : float, default=0.0
         Pull the task heads of the multi-task network towards their mean (see
         :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
+    target_scaling : {"task", "pooled"}, default="task"
+        Standardisation of regression targets: per task, or one for all tasks (see
+        :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
     optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
 validation_fraction, n_iter_no_change, tol, callbacks, warm_start, init_from, \
 freeze_shared, device, random_state, verbose, task_column, n_threads, on_divergence, \
@@ -161,6 +164,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         loss_weighting_params=None,
         task_weights=None,
         head_shrinkage=0.0,
+        target_scaling="task",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
@@ -201,7 +205,8 @@ class _MultiModalNet(BaseMultiTaskNet):
             n_task_experts=n_task_experts, n_levels=n_levels, activation=activation,
             dropout=dropout, loss_weighting=loss_weighting,
             loss_weighting_params=loss_weighting_params, task_weights=task_weights,
-            head_shrinkage=head_shrinkage, optimizer=optimizer, lr=lr,
+            head_shrinkage=head_shrinkage, target_scaling=target_scaling,
+            optimizer=optimizer, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size,
             max_epochs=max_epochs, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,

@@ -50,10 +50,10 @@ class MultiTaskNetRegressor(BaseMultiTaskNet, MultiTaskRegressorMixin, BaseEstim
     **params
         See :class:`~sklearn_mtml.neural.BaseMultiTaskNet` for every parameter
         (``architecture``, ``hidden_layer_sizes``, ``tower_sizes``, ``n_experts``, ...,
-        ``loss_weighting``, ``task_weights``, ``head_shrinkage``, ``optimizer``, ``lr``,
-        ``max_epochs``, ``batch_size``, ``early_stopping``, ``device``, ``random_state``,
-        ``verbose``, ``callbacks``, ``warm_start``, ``init_from``, ``task_column``,
-        ``n_threads``, ``on_divergence``, ``accelerator``).
+        ``loss_weighting``, ``task_weights``, ``head_shrinkage``, ``target_scaling``,
+        ``optimizer``, ``lr``, ``max_epochs``, ``batch_size``, ``early_stopping``,
+        ``device``, ``random_state``, ``verbose``, ``callbacks``, ``warm_start``,
+        ``init_from``, ``task_column``, ``n_threads``, ``on_divergence``, ``accelerator``).
 
     Attributes
     ----------
@@ -242,6 +242,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
         loss_weighting_params=None,
         task_weights=None,
         head_shrinkage=0.0,
+        target_scaling="task",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
@@ -269,7 +270,8 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
             n_task_experts=n_task_experts, n_levels=n_levels, activation=activation,
             dropout=dropout, loss_weighting=loss_weighting,
             loss_weighting_params=loss_weighting_params, task_weights=task_weights,
-            head_shrinkage=head_shrinkage, optimizer=optimizer, lr=lr,
+            head_shrinkage=head_shrinkage, target_scaling=target_scaling,
+            optimizer=optimizer, lr=lr,
             weight_decay=weight_decay, batch_size=batch_size,
             max_epochs=max_epochs, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
