@@ -167,3 +167,19 @@ def test_reconstruction_is_off_by_default_and_in_eval():
     net({"a__0": torch.randn(4, 3), "b__0": torch.randn(4, 2),
          "mask": torch.ones(4, 2, dtype=torch.bool)})
     assert net.auxiliary_loss() is None
+
+
+def test_network_adds_the_head_networks_own_regulariser():
+    # a "shared_private" head network's orthogonality/adversarial terms reach training
+    from sklearn_mtml.nn.sharing import SharedPrivateNetwork
+
+    torch.manual_seed(0)
+    encoders = {"a": TabularEncoder(3, out_features=4), "b": TabularEncoder(5, out_features=4)}
+    head = SharedPrivateNetwork(6, [1, 1], hidden_layer_sizes=(16,), orthogonality_weight=1.0)
+    net = MultiModalNetwork(encoders, {"a": 1, "b": 1}, make_fusion("concat", [4, 4], 6),
+                            head_sizes=[1, 1], head=head)
+    mask = torch.ones(8, 2, dtype=torch.bool)
+    net({"a__0": torch.randn(8, 3), "b__0": torch.randn(8, 5), "mask": mask})
+    expected = head.auxiliary_loss()
+    assert expected is not None
+    torch.testing.assert_close(net.auxiliary_loss(), expected)  # was None before

@@ -545,11 +545,15 @@ class MultiModalNetwork(nn.Module):
         * reconstruction (``reconstruction_weight``): each reconstructed modality's dense
           input is predicted from the fused representation by a linear decoder; mean squared
           error over the rows where that modality is present, averaged over modalities;
-        * head shrinkage: the task heads' penalty towards their mean, when set
+        * the head network's own regulariser (its ``auxiliary_loss()``, e.g. the
+          ``"shared_private"`` terms and the task heads' shrinkage penalty), or for a head
+          without one the heads' shrinkage penalty when set
           (:func:`~sklearn_mtml.nn.heads.head_shrinkage_penalty`).
         """
-        terms = [t for t in (self._alignment_loss(), self._reconstruction_loss(),
-                             head_shrinkage_penalty(self)) if t is not None]
+        head_loss = getattr(self.head, "auxiliary_loss", None)
+        head_term = head_loss() if callable(head_loss) else head_shrinkage_penalty(self.head)
+        terms = [t for t in (self._alignment_loss(), self._reconstruction_loss(), head_term)
+                 if t is not None]
         if not terms:
             return None
         return sum(terms[1:], terms[0])
