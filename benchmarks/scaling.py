@@ -197,6 +197,11 @@ def main(argv=None):
         default=None,
         help="BLAS and torch threads during the fit timings (default: the libraries' choice)",
     )
+    parser.add_argument(
+        "--only-memory",
+        action="store_true",
+        help="only the predict peak memory measurement",
+    )
     args = parser.parse_args(argv)
 
     sizes = sizes_up_to(args.max_rows)
@@ -208,6 +213,11 @@ def main(argv=None):
     )
 
     report = []
+    net = neural_estimator(args.neural_epochs)
+    if args.only_memory:
+        report.append(predict_memory_tables(net, sizes, neural_sizes, args))
+        print("\n\n".join(report))
+        return
     limits = contextlib.nullcontext()
     if args.threads:
         from threadpoolctl import threadpool_limits
@@ -220,7 +230,6 @@ def main(argv=None):
         )
     report.append(fit_table("MultiTaskRidge", ridge_rows))
 
-    net = neural_estimator(args.neural_epochs)
     if net is None:
         report.append("MultiTaskNetRegressor: not in the package yet, not measured.")
     else:
@@ -245,18 +254,25 @@ def main(argv=None):
         f"n_jobs=1 {one:.2f} s, n_jobs=2 {two:.2f} s, speed-up **{one / two:.2f}x**."
     )
 
+    report.append(predict_memory_tables(net, sizes, neural_sizes, args))
+    print()
+    print("\n\n".join(report))
+
+
+def predict_memory_tables(net, sizes, neural_sizes, args):
+    """Peak memory of ``predict`` vs n, for MultiTaskRidge and (when given) the net."""
+    from sklearn.base import clone
+
     print("predict peak memory")
     X, y = make_data(sizes[0], args.n_features, args.n_tasks)
     ridge = MultiTaskRidge(task_column="task").fit(X, y)
-    report.append(memory_table("MultiTaskRidge", predict_memory(ridge, sizes, args)))
+    tables = [memory_table("MultiTaskRidge", predict_memory(ridge, sizes, args))]
     if net is not None:
         fitted = clone(net).fit(X, y)
-        report.append(
+        tables.append(
             memory_table("MultiTaskNetRegressor", predict_memory(fitted, neural_sizes, args))
         )
-
-    print()
-    print("\n\n".join(report))
+    return "\n\n".join(tables)
 
 
 if __name__ == "__main__":

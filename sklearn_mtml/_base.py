@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._targets import (
     CLASSIFICATION,
@@ -91,8 +92,32 @@ class _MultiTaskMixin:
         P = self._predict_tasks(X)
         return P[np.arange(X.shape[0]), task_index]
 
+    #: rows validated and predicted at a time: predict's memory does not grow with the
+    #: number of rows beyond the output (validation copies X, one chunk at a time)
+    _predict_chunk_rows = 65536
+
+    def _chunks(self, X):
+        """``X`` itself, or consecutive row blocks of at most ``_predict_chunk_rows``."""
+        try:
+            n = _num_samples(X)
+        except TypeError:  # not row-indexable: one block
+            return [X]
+        step = self._predict_chunk_rows
+        if n <= step:
+            return [X]
+        return [_safe_indexing(X, slice(i, min(i + step, n))) for i in range(0, n, step)]
+
     def _encoded_predictions(self, X):
         check_is_fitted(self, "_task_layout")
+        parts = [self._encoded_chunk(block) for block in self._chunks(X)]
+        if len(parts) == 1:
+            return parts[0]
+        P = np.concatenate([p for p, _ in parts])
+        if parts[0][1] is None:
+            return P, None
+        return P, np.concatenate([t for _, t in parts])
+
+    def _encoded_chunk(self, X):
         features, task_index = check_predict_X(self, X, self._allow_nan_X, self._convert_X)
         if task_index is None:
             return self._predict_tasks(features), None
@@ -203,8 +228,11 @@ class MultiTaskClassifierMixin(_MultiTaskMixin, ClassifierMixin):
             with one ``(n_samples, n_classes_t)`` array per task.
         """
         check_is_fitted(self, "_task_layout")
-        features, _ = check_predict_X(self, X, self._allow_nan_X, self._convert_X)
-        probas = self._predict_proba_tasks(features)
+        blocks = []
+        for block in self._chunks(X):
+            features, _ = check_predict_X(self, block, self._allow_nan_X, self._convert_X)
+            blocks.append(self._predict_proba_tasks(features))
+        probas = [np.concatenate(per_task) for per_task in zip(*blocks)]
         for t, p in enumerate(probas):
             if not np.isfinite(p).all():
                 raise ValueError(

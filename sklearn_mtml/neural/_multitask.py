@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
@@ -312,8 +313,11 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
             ``None`` for a regression task. A single task (1-D ``y``) gives its array.
         """
         check_is_fitted(self, "_task_layout")
-        features, _ = check_predict_X(self, X, self._allow_nan_X, self._convert_X)
-        outputs = self._task_outputs(features)
+        blocks = []
+        for block in self._chunks(X):  # a block of rows at a time, as predict
+            features, _ = check_predict_X(self, block, self._allow_nan_X, self._convert_X)
+            blocks.append(self._task_outputs(features))
+        outputs = [np.concatenate(per_task) for per_task in zip(*blocks)]
         proba = [p if p.ndim == 2 else None for p in outputs]
         return proba[0] if self._task_layout.y_1d else proba
 
