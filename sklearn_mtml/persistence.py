@@ -8,6 +8,8 @@ you do not trust. :func:`save_safe` writes a fitted neural estimator to one
 * the estimator's parameters and its fitted non-tensor state (task names, classes, target
   scaling, modality specs, category levels, text vocabularies) as JSON in the file's
   header, numeric arrays as further tensors;
+* the optimizer's state (e.g. Adam's moment estimates), so that ``warm_start`` /
+  ``partial_fit`` on the loaded model continue the training exactly as on the saved one;
 * a SHA-256 digest of all of it, checked at load time.
 
 :func:`load_safe` parses the header as JSON, rebuilds only classes from a fixed list (the
@@ -204,8 +206,9 @@ def save_safe(estimator, path: str | os.PathLike) -> None:
     Notes
     -----
     Weights are moved to the CPU before writing, so a model trained on a GPU loads on a
-    machine without one. The optimizer state is not saved: a loaded model predicts and
-    scores; ``warm_start`` / ``partial_fit`` on it start a fresh optimizer.
+    machine without one. The optimizer state is saved too: ``warm_start`` / ``partial_fit``
+    on the loaded model continue as they would on the saved one (the state of early
+    stopping's patience counter is not kept; it restarts at each ``fit`` anyway).
 
     Examples
     --------
@@ -241,13 +244,15 @@ def save_safe(estimator, path: str | os.PathLike) -> None:
         if (fitted or key == "_task_layout") and key not in _REBUILT:
             state[key] = encode(value, f"fitted attribute {key!r}")
     history = encode([dict(row) for row in estimator.history_], "history_")
+    optimizer = getattr(estimator.net_.optimizer_, "optimizer", estimator.net_.optimizer_)
+    optimizer_state = encode(_to_numpy(optimizer.state_dict()), "the optimizer state")
     tensors = {_MODULE_PREFIX + k: v.detach().cpu().contiguous().clone()
                for k, v in estimator.net_.module_.state_dict().items()}
     tensors.update({_CRITERION_PREFIX + k: v.detach().cpu().contiguous().clone()
                     for k, v in estimator.net_.criterion_.state_dict().items()})
     tensors.update(encode.tensors)
     header = json.dumps({"estimator": name, "params": params, "state": state,
-                         "history": history}, sort_keys=True)
+                         "history": history, "optimizer": optimizer_state}, sort_keys=True)
     metadata = {"format": FORMAT, "version": str(VERSION), "content": header,
                 "sha256": _digest(tensors, header)}
     save_file(tensors, os.fspath(path), metadata=metadata)
@@ -327,6 +332,8 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
         params = {k: _decode(v, tensors, allowed) for k, v in content["params"].items()}
         state = {k: _decode(v, tensors, allowed) for k, v in content["state"].items()}
         history = _decode(content["history"], tensors, allowed)
+        # files of earlier versions have no optimizer state: a fresh optimizer then
+        optimizer_state = _decode(content.get("optimizer"), tensors, allowed)
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path!r} has an invalid header: {exc!r}") from None
 
@@ -346,7 +353,8 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
         X_t = {}  # multi-modal networks are sized from the preprocessor, not from X
     else:
         X_t = torch.zeros((1, estimator.n_features_in_ - int(layout.long)))
-    net = estimator._make_net(X_t, layout, target, early_stopping=False)
+    net = estimator._make_net(X_t, layout, target,
+                              early_stopping=bool(getattr(estimator, "early_stopping", False)))
     try:
         net.module_.load_state_dict(_strip(tensors, _MODULE_PREFIX), strict=True)
         net.criterion_.load_state_dict(_strip(tensors, _CRITERION_PREFIX), strict=True)
@@ -354,11 +362,47 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
         raise ValueError(f"{path!r}: the weights do not fit the network: {exc}") from None
     net.module_.to(target)
     net.criterion_.to(target)
+    if optimizer_state is not None:
+        try:
+            net.optimizer_.load_state_dict(_to_torch(optimizer_state))
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{path!r}: the optimizer state does not fit the network: {exc!r}"
+            ) from None
     net.history = History(history)
     estimator.net_ = net
     estimator.history_ = net.history
     estimator.device_ = target
     return estimator
+
+
+def _to_numpy(tree):
+    """An optimizer's ``state_dict`` with its tensors as numpy arrays (on the CPU)."""
+    import torch
+
+    if isinstance(tree, torch.Tensor):
+        tensor = tree.detach().cpu()
+        if tensor.dtype == torch.bfloat16:  # no numpy dtype; loading casts it back
+            tensor = tensor.float()
+        return tensor.numpy()
+    if isinstance(tree, dict):
+        return {k: _to_numpy(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return type(tree)(_to_numpy(v) for v in tree)
+    return tree
+
+
+def _to_torch(tree):
+    """The inverse of :func:`_to_numpy`."""
+    import torch
+
+    if isinstance(tree, np.ndarray):
+        return torch.from_numpy(tree)
+    if isinstance(tree, dict):
+        return {k: _to_torch(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return type(tree)(_to_torch(v) for v in tree)
+    return tree
 
 
 def _strip(tensors: Mapping, prefix: str) -> dict:

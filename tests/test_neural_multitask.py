@@ -379,3 +379,19 @@ def test_partial_fit_chunk_without_a_task_label_and_a_bad_chunk_keeps_the_model(
     assert net.n_tasks_ == 2
     net.partial_fit(X[60:], Y[60:])
     assert len(net.history_) == 3
+
+
+def test_early_stopping_model_pickles_and_continues_with_partial_fit():
+    # the early-stopping callback's silent print sink pickles (it was a lambda), and
+    # partial_fit, which has no validation data, skips early stopping instead of failing
+    X, Y = _wide()
+    model = MultiTaskNetRegressor(early_stopping=True, validation_fraction=0.25, **FAST)
+    model.fit(X, Y)
+    assert "valid_loss" in model.history_[-1]
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    n_epochs = len(model.history_)
+    model.partial_fit(X, Y)
+    assert len(model.history_) == n_epochs + 1
+    assert "valid_loss" not in model.history_[-1]
+    assert "early_stopping" in dict(model.net_.callbacks_)  # back for the next fit

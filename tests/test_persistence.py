@@ -247,6 +247,21 @@ def test_loaded_model_can_be_refit(tmp_path):
     np.testing.assert_array_equal(again, MultiTaskNetRegressor(**FAST).fit(X, Y).predict(X))
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_loaded_model_continues_training_as_the_saved_one(tmp_path, optimizer):
+    # the optimizer state (Adam's moment estimates) travels with the weights
+    X, Y = _wide()
+    params = dict(FAST, optimizer=optimizer, early_stopping=True, validation_fraction=0.25)
+    model = MultiTaskNetRegressor(**params).fit(X, Y)
+    loaded, _ = _round_trip(model, X, tmp_path)
+    twin = pickle.loads(pickle.dumps(model))
+    for m in (loaded, twin):
+        m.partial_fit(X, Y)  # one more epoch each (no validation, no early stopping)
+        m.set_params(warm_start=True).fit(X, Y)  # and a warm-started fit with it
+    np.testing.assert_array_equal(loaded.predict(X), twin.predict(X))
+    assert len(loaded.history_) == len(twin.history_)
+
+
 @pytest.mark.parametrize("forged", [
     {"estimator": "MultiTaskRidge"},  # not a neural estimator of the list
     {"estimator": "os.system"},

@@ -544,6 +544,27 @@ class _Diverged(ValueError):
 
 
 # ----------------------------------------------------------------------------- estimator
+def _silent(*args, **kwargs) -> None:
+    """A print sink that prints nothing (a module-level function: the model pickles)."""
+
+
+@contextlib.contextmanager
+def _without_validation_callbacks(net, active: bool):
+    """Leave out the early-stopping callbacks that watch a validation score while training
+    without validation data (``partial_fit``; as in scikit-learn, it does not stop early)."""
+    if not active:
+        yield
+        return
+    callbacks = net.callbacks_
+    net.callbacks_ = [(name, cb) for name, cb in callbacks
+                      if not (isinstance(cb, EarlyStopping)
+                              and str(cb.monitor).startswith("valid"))]
+    try:
+        yield
+    finally:
+        net.callbacks_ = callbacks
+
+
 def _seed_from(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
@@ -1082,7 +1103,7 @@ class BaseMultiTaskNet:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=int(self.n_iter_no_change),
                 threshold=float(self.tol), threshold_mode="rel", load_best=True,
-                sink=print if self.verbose >= 2 else (lambda *a, **k: None),
+                sink=print if self.verbose >= 2 else _silent,
             )))
         if self.verbose:
             callbacks.append(("progress_bar", _EpochProgressBar(int(self.max_epochs))))
@@ -1101,7 +1122,8 @@ class BaseMultiTaskNet:
         if net._keep_last_good:
             net._snapshot()
         try:
-            net.partial_fit(train.to(device), epochs=epochs)
+            with _without_validation_callbacks(net, active=valid is None):
+                net.partial_fit(train.to(device), epochs=epochs)
             if not all(bool(torch.isfinite(p).all()) for p in net.module_.parameters()):
                 raise _Diverged(
                     f"Training diverged at epoch {len(net.history)}: network weights became "
