@@ -284,9 +284,16 @@ def test_transfer_shared_layers_to_new_tasks():
     src, dst = source.net_.module_.trunk, target.net_.module_.trunk
     torch.testing.assert_close(src[0].weight, dst[0].weight)
     assert not dst[0].weight.requires_grad
-    # the network form survives clone (GridSearchCV)
+    # both forms survive clone (GridSearchCV): the fitted estimator is passed on as it is
     from sklearn.base import clone
     clone(target.set_params(init_from=source.net_.module_)).fit(X[:20], Y[:20, 0])
+    cloned = clone(target.set_params(init_from=source))
+    assert cloned.init_from is source
+    cloned.fit(X[:20], Y[:20, 0])
+    torch.testing.assert_close(cloned.net_.module_.trunk[0].weight, src[0].weight)
+    search = GridSearchCV(target, {"lr": [0.01, 0.02]}, cv=2).fit(X[:40], Y[:40, 0])
+    torch.testing.assert_close(search.best_estimator_.net_.module_.trunk[0].weight,
+                               src[0].weight)
     with pytest.raises(ValueError, match="same architecture"):
         MultiTaskNetRegressor(**{**FAST, "architecture": "mmoe", "init_from": source}).fit(X, Y)
 

@@ -762,8 +762,9 @@ class BaseMultiTaskNet:
         ``fit`` continues from the previous solution when the tasks are the same.
     init_from : fitted estimator of this family, torch.nn.Module or None, default=None
         Transfer: copy the shared layers of this fitted estimator (or of its network,
-        ``fitted.net_.module_``; that form survives ``clone`` inside ``GridSearchCV``) into
-        the new network, which may have other tasks. Same architecture and input width.
+        ``fitted.net_.module_``) into the new network, which may have other tasks. Same
+        architecture and input width. ``clone`` (``GridSearchCV``) keeps the fitted
+        estimator as it is (it is only read).
     freeze_shared : bool, default=False
         With ``init_from``: keep the copied shared layers fixed.
     device : str or torch.device, default="auto"
@@ -1322,8 +1323,8 @@ class BaseMultiTaskNet:
         if isinstance(source, BaseMultiTaskNet):
             if not hasattr(source, "net_"):
                 raise ValueError(
-                    "init_from is an unfitted estimator (clone() drops fitted state, e.g. "
-                    "in GridSearchCV); pass a fitted one, or its network `fitted.net_.module_`."
+                    "init_from is an unfitted estimator; pass a fitted one, or its network "
+                    "`fitted.net_.module_`."
                 )
             source = source.net_.module_
         if not isinstance(source, nn.Module):
@@ -1346,6 +1347,18 @@ class BaseMultiTaskNet:
             if self.freeze_shared:
                 for p in targets[name].parameters():
                     p.requires_grad_(False)
+
+    def __sklearn_clone__(self):
+        """``sklearn.base.clone``, except that a fitted ``init_from`` estimator is passed on
+        as it is (a clone would be unfitted): the transfer source survives
+        ``GridSearchCV`` / ``cross_validate``. It is only read, never modified."""
+        from sklearn.base import _clone_parametrized
+
+        new = _clone_parametrized(self)
+        source = self.init_from
+        if isinstance(source, BaseMultiTaskNet) and hasattr(source, "net_"):
+            new.init_from = source
+        return new
 
     # ------------------------------------------------------------------ partial_fit
     def partial_fit(self, X, y, classes=None):
