@@ -127,6 +127,8 @@ def encode_minilm(texts: Sequence[str], device="cpu", batch_size: int = 64,
     """
     import torch
 
+    from .neural._base import _torch_threads
+
     texts = ["" if t is None else str(t) for t in texts]
     out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
     index: dict[str, int] = {}
@@ -148,21 +150,6 @@ def encode_minilm(texts: Sequence[str], device="cpu", batch_size: int = 64,
     where, which = np.array(rows).T
     out[where] = unique[which]
     return out
-
-
-@contextmanager
-def _torch_threads(n_threads: int | None):
-    import torch
-
-    if n_threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @contextmanager
