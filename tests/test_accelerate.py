@@ -275,3 +275,18 @@ def test_two_cpu_processes_train_one_model(tmp_path):
                                np.array(single.history_[:, "train_task_losses"]), rtol=1e-5)
     for r in (r0, r1):
         assert "different data" in r["mismatch"]
+
+
+def test_lr_scheduler_callbacks_behave_as_without_accelerator():
+    from skorch.callbacks import LRScheduler
+
+    X, Y = _data()
+
+    def scheduled(**params):
+        return _net(callbacks=[("lr", LRScheduler(policy="StepLR", step_size=1, gamma=0.5))],
+                    **params).fit(X, Y)
+
+    plain, accelerated = scheduled(), scheduled(accelerator={})
+    np.testing.assert_array_equal(accelerated.predict(X), plain.predict(X))
+    lr = accelerated.net_.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(1e-3 * 0.5 ** 4)  # stepped once per epoch, 4 epochs

@@ -138,6 +138,8 @@ def check_same_data(accelerator, n_rows: int, n_tasks: int, owner: str) -> None:
 class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
     """The multi-task skorch net trained through skorch's ``AccelerateMixin``."""
 
+    #: {"optimizer": the accelerate wrapper of optimizer_} while training ({} after)
+    _accelerated: dict = {}
     #: micro-step within the epoch and steps per epoch (gradient accumulation)
     _micro_step: int = 0
     _steps_per_epoch: int = 1
@@ -154,7 +156,10 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
             state += list(self.criterion_.state_dict().values())
             for tensor in state:  # every process starts from the main process's weights
                 torch.distributed.broadcast(tensor, src=0)
-        self.optimizer_ = accelerator.prepare_optimizer(self.optimizer_)
+        # optimizer_ stays the torch optimizer (what skorch and LR schedulers see); the
+        # accelerate wrapper (state placed on the device, fp16 unscaling) steps beside it
+        # (kept in a dict: skorch would register an optimizer attribute as a component)
+        self._accelerated = {"optimizer": accelerator.prepare_optimizer(self.optimizer_)}
         for _, callback in self.callbacks_:
             if isinstance(callback, LRScheduler) and hasattr(callback, "policy_"):
                 callback.policy_ = accelerator.prepare(callback.policy_)
@@ -164,7 +169,7 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
     def _unwrap_accelerator(self):
         if not self._wrapped_with_accelerator:
             return
-        self.optimizer_ = getattr(self.optimizer_, "optimizer", self.optimizer_)
+        self._accelerated = {}
         self._wrapped_with_accelerator = False
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -201,11 +206,11 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
                 self.notify("on_grad_computed", named_parameters=list(
                     self.get_all_learnable_params()), batch=batch, training=True)
             # accelerate's optimizer unscales (fp16) and skips a step that overflowed; with
-            # nothing to unscale, the wrapped optimizer is stepped directly (the wrapper's
+            # nothing to unscale, the torch optimizer is stepped directly (the wrapper's
             # per-step package lookups cost about a fifth of a small network's step)
             optimizer = self.optimizer_
-            if accelerator.scaler is None and _kind(accelerator) != "XLA":
-                optimizer = getattr(optimizer, "optimizer", optimizer)
+            if accelerator.scaler is not None or _kind(accelerator) == "XLA":
+                optimizer = self._accelerated["optimizer"]
             optimizer.step()
             optimizer.zero_grad()
         return step
