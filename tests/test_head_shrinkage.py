@@ -250,3 +250,43 @@ def test_target_scaling_is_validated():
     X, y, _ = _offset_tasks(n=60)
     with pytest.raises(ValueError, match="target_scaling"):
         MultiTaskNetRegressor(task_column=0, target_scaling="global", **FAST).fit(X, y)
+
+
+def test_only_tasks_labelled_in_the_batch_are_penalised():
+    # wide data with missing labels: a task without a label in the batch gets no loss, so
+    # it gets no penalty either (the estimators mark the labelled tasks at each step)
+    heads = TaskHeads(3, 4, [1, 1, 1])
+    heads.set_shrinkage(1.0)
+    heads(torch.randn(5, 4))  # wide: every task's outputs
+    everyone = heads.shrinkage_penalty().detach()
+    heads.mark_labelled(torch.tensor([True, False, True]))
+    W, b = heads.weight.detach().T, heads.bias.detach()
+    per_task = ((W - W.mean(0)) ** 2).sum(1) + (b - b.mean()) ** 2
+    torch.testing.assert_close(heads.shrinkage_penalty().detach(), per_task[[0, 2]].sum())
+    torch.testing.assert_close(everyone, per_task.sum())
+    heads.mark_labelled(None)
+    torch.testing.assert_close(heads.shrinkage_penalty().detach(), everyone)
+
+
+def test_estimator_marks_the_labelled_tasks_of_each_step():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3))
+    Y = np.c_[X[:, 0], X[:, 1]]
+    Y[2:, 1] = np.nan  # task 1 labelled in 2 rows only: most batches lack it
+    model = MultiTaskNetRegressor(head_shrinkage=10.0, batch_size=8, max_epochs=1,
+                                  hidden_layer_sizes=(4,), random_state=0, n_threads=1)
+    seen = []
+
+    class Spy(TaskHeads):
+        def mark_labelled(self, labelled):
+            seen.append(labelled.tolist())
+            super().mark_labelled(labelled)
+
+    model.fit(X, Y)  # builds the network
+    for m in model.net_.module_.modules():
+        if isinstance(m, TaskHeads):
+            m.__class__ = Spy
+    model.set_params(warm_start=True).fit(X, Y)
+    assert len(seen) == 8  # one mark per batch
+    assert all(task0 for task0, _ in seen)
+    assert 1 <= sum(task1 for _, task1 in seen) <= 2  # only the batches with its 2 labels

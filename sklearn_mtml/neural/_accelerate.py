@@ -221,6 +221,7 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
         with accelerator.autocast():
             y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
             losses, counts = self.criterion_(y_pred, *targets)
+            self._mark_labelled(counts)
             auxiliary = self.module_.auxiliary_loss() if self._auxiliary else None
         losses = losses.float()
         if auxiliary is not None:

@@ -363,6 +363,8 @@ class _MultiTaskNeuralNet(NeuralNet):
     _keep_last_good: bool = False
     _last_good: tuple | None = None
     _auxiliary: bool = False
+    #: TaskHeads with a head_shrinkage penalty (told each step which tasks have labels)
+    _shrunk_heads: list = []
 
     def get_default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer())]
@@ -410,12 +412,18 @@ class _MultiTaskNeuralNet(NeuralNet):
         Xi, targets = batch
         y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
         losses, counts = self.criterion_(y_pred, *targets)
+        self._mark_labelled(counts)
         auxiliary = self.module_.auxiliary_loss() if self._auxiliary else None
         if auxiliary is not None:  # the network's own regulariser (e.g. shared_private)
             auxiliary.backward(retain_graph=True)
         total = self.criterion_.weighting.backward(losses, self._shared_parameters, counts > 0)
         return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
                 "task_counts": counts}
+
+    def _mark_labelled(self, counts: torch.Tensor) -> None:
+        """Head shrinkage penalises the tasks with a label in this batch (as their loss)."""
+        for heads in self._shrunk_heads:
+            heads.mark_labelled(counts > 0)
 
     def train_step(self, batch, **fit_params):
         if isinstance(self.optimizer_, torch.optim.LBFGS):  # needs a re-evaluating closure
@@ -721,8 +729,8 @@ class BaseMultiTaskNet:
         Pull the tasks' output layers towards their mean: the neural analogue of the
         task-specific penalty of :class:`~sklearn_mtml.linear.MultiTaskRidge` (weights
         ``w_t = w_0 + v_t``, a ridge penalty on ``v_t``), for tasks with few labels each.
-        A training step adds, for every task whose rows it contains (wide ``y``: every
-        task), ``head_shrinkage / n_t * (||W_t - W_mean||^2 + ||b_t - b_mean||^2)``, where
+        A training step adds, for every task with a label in its batch (as the task's
+        loss), ``head_shrinkage / n_t * (||W_t - W_mean||^2 + ||b_t - b_mean||^2)``, where
         ``W_t, b_t`` are task ``t``'s output layer (the network's
         :class:`~sklearn_mtml.nn.heads.TaskHeads`), the means are over all tasks and
         ``n_t`` is task ``t``'s number of training labels. A task's loss is a mean over its
@@ -1114,7 +1122,7 @@ class BaseMultiTaskNet:
         net = self.net_
         observed = train.observed_per_task(len(net._task_names))
         net._observed = [seen > 0 for seen in observed.tolist()]
-        self._set_head_shrinkage(net.module_, observed)
+        net._shrunk_heads = self._set_head_shrinkage(net.module_, observed)
         net._valid_data = None if valid is None else valid.to(device)
         net._generator = torch.Generator().manual_seed(seed)
         net._generator_epoch = len(net.history)  # the seed already counts these epochs
@@ -1153,7 +1161,7 @@ class BaseMultiTaskNet:
             net._last_good = None
 
     # ------------------------------------------------------------------ helpers
-    def _set_head_shrinkage(self, module: nn.Module, observed: torch.Tensor) -> None:
+    def _set_head_shrinkage(self, module: nn.Module, observed: torch.Tensor) -> list:
         """Give every ``TaskHeads`` of ``module`` the strengths ``head_shrinkage / n_t``
         (``n_t``: task ``t``'s training labels; a task without any is not penalised)."""
         strength = float(getattr(self, "head_shrinkage", 0.0))
@@ -1171,6 +1179,7 @@ class BaseMultiTaskNet:
             per_task = torch.where(observed > 0, strength / observed.clamp(min=1.0), 0.0)
         for head in heads:
             head.set_shrinkage(per_task)
+        return heads if strength > 0 else []
 
     def _make_accelerator(self):
         """The ``accelerate.Accelerator`` of this fit, or ``None``."""

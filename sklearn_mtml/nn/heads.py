@@ -284,6 +284,7 @@ class TaskHeads(nn.Module):
         self.register_buffer("keep", torch.tensor(keep, dtype=torch.long), persistent=False)
         self.register_buffer("shrinkage", None, persistent=False)
         self._present: torch.Tensor | None = None
+        self._labelled: torch.Tensor | None = None
 
     def set_shrinkage(self, strength) -> None:
         """Set the per-task strength ``c_t`` of :meth:`shrinkage_penalty`.
@@ -330,10 +331,20 @@ class TaskHeads(nn.Module):
             dw = (weight - (weight * valid).sum(dim=1, keepdim=True) / n) * valid
             db = (bias - (bias * valid).sum(dim=0, keepdim=True) / n) * valid
         per_task = dw.square().sum(dim=(0, 2)) + db.square().sum(dim=1)  # (n_tasks,)
+        labelled = getattr(self, "_labelled", None)
         present = getattr(self, "_present", None)
-        if present is not None:
+        if labelled is not None:
+            strength = strength * labelled.to(device=strength.device, dtype=strength.dtype)
+        elif present is not None:
             strength = strength * torch.zeros_like(strength).index_fill_(0, present, 1.0)
         return (strength * per_task).sum()
+
+    def mark_labelled(self, labelled: torch.Tensor | None) -> None:
+        """Penalise, at the next :meth:`shrinkage_penalty`, only the tasks with a label in
+        the current batch (bool of shape ``(n_tasks,)``; ``None``: back to the tasks of the
+        last forward pass). The estimators call it at each training step, so that a task's
+        penalty accompanies its loss also in wide data with missing labels."""
+        self._labelled = labelled
 
     def task_weight(self, t: int) -> torch.Tensor:
         """Task ``t``'s weight block, shape ``(in_features, width)``."""
