@@ -140,22 +140,26 @@ def test_keyboard_interrupt_then_warm_start_continues():
 
 
 # ----------------------------------------------------------------------------- resume
-@pytest.mark.parametrize("cls, target", [
-    (MultiTaskNetRegressor, None),
-    (MultiTaskNetClassifier, "labels"),
+@pytest.mark.parametrize("cls, target, extra", [
+    (MultiTaskNetRegressor, None, {}),
+    (MultiTaskNetClassifier, "labels", {}),
+    # randomness inside training: torch's RNG is reseeded per epoch, so resuming repeats it
+    (MultiTaskNetRegressor, None, {"dropout": 0.3}),
+    (MultiTaskNetRegressor, None, {"loss_weighting": "random"}),
 ])
-def test_checkpoint_and_resume_reproduce_the_uninterrupted_run(tmp_path, cls, target):
+def test_checkpoint_and_resume_reproduce_the_uninterrupted_run(tmp_path, cls, target, extra):
     X, Y = _data()
     if target == "labels":
         Y = Y.apply(lambda c: np.where(c.isna(), None, np.where(c > 0, "hi", "lo")))
-    full = cls(max_epochs=6, **FAST).fit(X, Y)
+    params = {**FAST, **extra}
+    full = cls(max_epochs=6, **params).fit(X, Y)
 
     checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path))
-    cls(max_epochs=3, callbacks=[("checkpoint", checkpoint)], **FAST).fit(X, Y)
+    cls(max_epochs=3, callbacks=[("checkpoint", checkpoint)], **params).fit(X, Y)
     resumed = cls(max_epochs=3, callbacks=[
         ("checkpoint", Checkpoint(monitor=None, dirname=str(tmp_path))),
         ("resume", LoadInitState(checkpoint)),
-    ], **FAST).fit(X, Y)
+    ], **params).fit(X, Y)
 
     assert resumed.n_iter_ == 6
     np.testing.assert_array_equal(resumed.predict(X), full.predict(X))

@@ -63,5 +63,12 @@ class RandomWeighting(LossWeighting):
         weights = self.weights().to(device=losses.device, dtype=losses.dtype)
         return (weights * losses)[present].sum()
 
+    def get_extra_state(self) -> torch.Tensor:
+        """The generator's state, saved in ``state_dict`` (checkpoints resume its draws)."""
+        return self.generator.get_state()
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(torch.as_tensor(state, dtype=torch.uint8).cpu())
+
     def extra_repr(self) -> str:
         return f"n_tasks={self.n_tasks}, seed={self.seed}"

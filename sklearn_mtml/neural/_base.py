@@ -365,6 +365,8 @@ class _MultiTaskNeuralNet(NeuralNet):
     _auxiliary: bool = False
     #: TaskHeads with a head_shrinkage penalty (told each step which tasks have labels)
     _shrunk_heads: list = []
+    #: the estimator's seed; torch's RNG is reseeded from it and the epoch number per epoch
+    _epoch_seed: int | None = None
 
     def get_default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer())]
@@ -537,6 +539,15 @@ class _MultiTaskNeuralNet(NeuralNet):
                 {k: v.detach().clone() for k, v in self.module_.state_dict().items()},
                 {k: v.detach().clone() for k, v in self.criterion_.state_dict().items()},
             )
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
+        if self._epoch_seed is not None:
+            # Dropout, modality dropout and random weighting draw from torch's RNG: seeded
+            # from the estimator's seed and the epoch number, so that epoch k draws the same
+            # numbers in a run resumed from a checkpoint as in the uninterrupted run.
+            torch.manual_seed((self._epoch_seed * 1_000_003 + len(self.history)) % 2**63)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         weighting = self.criterion_.weighting
@@ -1015,13 +1026,14 @@ class BaseMultiTaskNet:
         accelerator = self._make_accelerator()
         device = self._resolve_device(accelerator)
         history_length = len(self.net_.history) if reuse else 0
-        seed = _seed_from(self.random_state) + history_length
+        base_seed = _seed_from(self.random_state)
         if accelerator is not None:  # data-parallel processes: one seed, the same data
             from ._accelerate import agree, check_same_data
 
-            seed = agree(accelerator, seed)
+            base_seed = agree(accelerator, base_seed)
             check_same_data(accelerator, len(data.mask), data.layout.n_tasks,
                             type(self).__name__)
+        seed = base_seed + history_length
         with _local_torch_rng(seed, device), _torch_threads(getattr(self, "n_threads", None)):
             X_t = self._to_tensors(data.X, fit=True)
             if not reuse:
@@ -1038,7 +1050,7 @@ class BaseMultiTaskNet:
                 self.net_ = self._rewrap_net(X_t, data.layout, device, accelerator)
             elif accelerator is not None:
                 self.net_.accelerator, self.net_.device = accelerator, None
-            self._train(train, valid, device, seed, epochs or self.max_epochs)
+            self._train(train, valid, device, seed, epochs or self.max_epochs, base_seed)
         self.device_ = device
         self.history_ = self.net_.history
         self.n_iter_ = len(self.history_)
@@ -1118,8 +1130,10 @@ class BaseMultiTaskNet:
             callbacks.append(("progress_bar", _EpochProgressBar(int(self.max_epochs))))
         return callbacks
 
-    def _train(self, train: _TaskTensors, valid, device, seed: int, epochs: int) -> None:
+    def _train(self, train: _TaskTensors, valid, device, seed: int, epochs: int,
+               base_seed: int | None = None) -> None:
         net = self.net_
+        net._epoch_seed = base_seed
         observed = train.observed_per_task(len(net._task_names))
         net._observed = [seen > 0 for seen in observed.tolist()]
         net._shrunk_heads = self._set_head_shrinkage(net.module_, observed)
