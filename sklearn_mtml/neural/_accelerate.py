@@ -30,6 +30,7 @@ from skorch.callbacks import LRScheduler
 from skorch.hf import AccelerateMixin
 
 from ..balancing import LossWeighting
+from ..balancing._base import _write_flat_grad
 from ._base import _MultiTaskNeuralNet, _TaskTensors, _TensorBatches
 
 # Engines that shard the model or the optimizer: their own backward/step cannot be composed
@@ -257,11 +258,7 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
                           else p.grad.flatten() for p in params])
         torch.distributed.all_reduce(flat)
         flat /= self.accelerator.num_processes
-        offset = 0
-        for p in params:
-            n = p.numel()
-            p.grad = flat[offset:offset + n].view_as(p).to(p.dtype).clone()
-            offset += n
+        _write_flat_grad(params, flat, [None] * len(params))
 
     def _epoch_totals(self, sums, seen, objective_sum, steps):
         if not _distributed(self.accelerator):
