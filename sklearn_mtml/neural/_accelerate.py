@@ -124,7 +124,8 @@ def check_same_data(accelerator, n_rows: int, n_tasks: int, owner: str) -> None:
     """Every process must fit on the same data (each trains on its share of it)."""
     if accelerator is None or not _distributed(accelerator):
         return
-    mine = torch.tensor([n_rows, n_tasks], dtype=torch.float64)
+    # on the accelerator's device: NCCL (GPUs) reduces device tensors only
+    mine = torch.tensor([n_rows, n_tasks], dtype=torch.float64, device=accelerator.device)
     low, high = mine.clone(), mine.clone()
     torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
     torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
@@ -152,11 +153,10 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
         # The network and the balancing module are placed, not wrapped (see module doc).
         self.module_.to(accelerator.device)
         self.criterion_.to(accelerator.device)
-        if _distributed(accelerator):
-            state = list(self.module_.state_dict().values())
-            state += list(self.criterion_.state_dict().values())
-            for tensor in state:  # every process starts from the main process's weights
-                torch.distributed.broadcast(tensor, src=0)
+        if _distributed(accelerator):  # every process starts from the main process's weights
+            for part in (self.module_, self.criterion_):
+                for tensor in [*part.parameters(), *part.buffers()]:
+                    torch.distributed.broadcast(tensor.data, src=0)
         # optimizer_ stays the torch optimizer (what skorch and LR schedulers see); the
         # accelerate wrapper (state placed on the device, fp16 unscaling) steps beside it
         # (kept in a dict: skorch would register an optimizer attribute as a component)
