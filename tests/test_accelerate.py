@@ -290,3 +290,18 @@ def test_lr_scheduler_callbacks_behave_as_without_accelerator():
     np.testing.assert_array_equal(accelerated.predict(X), plain.predict(X))
     lr = accelerated.net_.optimizer_.param_groups[0]["lr"]
     assert lr == pytest.approx(1e-3 * 0.5 ** 4)  # stepped once per epoch, 4 epochs
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["no", "bf16", "fp16"])
+def test_accelerator_trains_on_the_gpu(precision):
+    # fp16 goes through accelerate's loss scaler and its optimizer wrapper
+    X, Y = _data()
+    model = _net(accelerator={"mixed_precision": precision}, max_epochs=15).fit(X, Y)
+    assert model.device_.type == "cuda"
+    assert next(model.net_.module_.parameters()).device.type == "cuda"
+    reference = _net(max_epochs=15, device="cpu").fit(X, Y)
+    assert model.score(X, Y) > reference.score(X, Y) - 0.05
+    if precision == "fp16":
+        with pytest.raises(ValueError, match="bf16"):
+            _net(accelerator={"mixed_precision": "fp16"}, loss_weighting="pcgrad").fit(X, Y)
