@@ -107,18 +107,25 @@ class _MultiTaskMixin:
             return [X]
         return [_safe_indexing(X, slice(i, min(i + step, n))) for i in range(0, n, step)]
 
-    def _encoded_predictions(self, X):
+    def _in_blocks(self, X, predict_block):
+        """Validate ``X`` and call ``predict_block(features, task_index)`` one row block at
+        a time; its outputs (a sequence of arrays, or ``None`` entries) are concatenated
+        entry by entry over the blocks."""
         check_is_fitted(self, "_task_layout")
-        parts = [self._encoded_chunk(block) for block in self._chunks(X)]
+        parts = []
+        for block in self._chunks(X):
+            features, task_index = check_predict_X(self, block, self._allow_nan_X,
+                                                   self._convert_X)
+            parts.append(predict_block(features, task_index))
         if len(parts) == 1:
             return parts[0]
-        P = np.concatenate([p for p, _ in parts])
-        if parts[0][1] is None:
-            return P, None
-        return P, np.concatenate([t for _, t in parts])
+        return [None if column[0] is None else np.concatenate(column)
+                for column in zip(*parts)]
 
-    def _encoded_chunk(self, X):
-        features, task_index = check_predict_X(self, X, self._allow_nan_X, self._convert_X)
+    def _encoded_predictions(self, X):
+        return self._in_blocks(X, self._encoded_block)
+
+    def _encoded_block(self, features, task_index):
         if task_index is None:
             return self._predict_tasks(features), None
         return self._predict_rows(features, task_index), task_index
@@ -227,12 +234,7 @@ class MultiTaskClassifierMixin(_MultiTaskMixin, ClassifierMixin):
         proba : ndarray of shape (n_samples, n_classes) for a 1-D fit target, else a list
             with one ``(n_samples, n_classes_t)`` array per task.
         """
-        check_is_fitted(self, "_task_layout")
-        blocks = []
-        for block in self._chunks(X):
-            features, _ = check_predict_X(self, block, self._allow_nan_X, self._convert_X)
-            blocks.append(self._predict_proba_tasks(features))
-        probas = [np.concatenate(per_task) for per_task in zip(*blocks)]
+        probas = self._in_blocks(X, lambda features, _: self._predict_proba_tasks(features))
         for t, p in enumerate(probas):
             if not np.isfinite(p).all():
                 raise ValueError(

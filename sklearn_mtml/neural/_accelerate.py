@@ -217,29 +217,28 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
         return step
 
     def train_step_single(self, batch, **fit_params):
+        # the multi-task step (not AccelerateMixin's single-loss one); its parts below
+        return _MultiTaskNeuralNet.train_step_single(self, batch, **fit_params)
+
+    def _forward_losses(self, batch, **fit_params):
+        with self.accelerator.autocast():  # mixed precision: the forward pass only
+            y_pred, losses, counts, auxiliary = super()._forward_losses(batch, **fit_params)
+        return y_pred, losses.float(), counts, None if auxiliary is None else auxiliary.float()
+
+    def _backward(self, losses, counts, auxiliary) -> torch.Tensor:
         accelerator = self.accelerator
-        Xi, targets = batch
-        with accelerator.autocast():
-            y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
-            losses, counts = self.criterion_(y_pred, *targets)
-            self._mark_labelled(counts)
-            auxiliary = self.module_.auxiliary_loss() if self._auxiliary else None
-        losses = losses.float()
         if auxiliary is not None:
-            accelerator.backward(auxiliary.float(), retain_graph=True)
+            accelerator.backward(auxiliary, retain_graph=True)
         weighting = self.criterion_.weighting
         if _has_objective(weighting):
             # accelerator.backward divides by the accumulation steps and applies the fp16
             # loss scale to the whole objective (regularisers of the weighting included)
             total = weighting.objective(losses, counts > 0)
             accelerator.backward(total)
-            total = total.detach()
-        else:  # a gradient method: its update is linear in the (uniformly scaled) losses
-            factor = 1.0 / max(int(accelerator.gradient_accumulation_steps), 1)
-            total = weighting.backward(losses * factor, self._shared_parameters,
-                                       counts > 0) / factor
-        return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
-                "task_counts": counts}
+            return total.detach()
+        # a gradient method: its update is linear in the (uniformly scaled) losses
+        factor = 1.0 / max(int(accelerator.gradient_accumulation_steps), 1)
+        return weighting.backward(losses * factor, self._shared_parameters, counts > 0) / factor
 
     def validation_step(self, batch, **fit_params):
         with self.accelerator.autocast():

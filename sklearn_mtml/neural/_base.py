@@ -411,16 +411,26 @@ class _MultiTaskNeuralNet(NeuralNet):
         return {"task": targets[1]} if self._routed and len(targets) == 3 else {}
 
     def train_step_single(self, batch, **fit_params):
+        y_pred, losses, counts, auxiliary = self._forward_losses(batch, **fit_params)
+        total = self._backward(losses, counts, auxiliary)
+        return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
+                "task_counts": counts}
+
+    def _forward_losses(self, batch, **fit_params):
+        """Forward pass: outputs, per-task mean losses and label counts of the batch, and
+        the network's own regulariser (``None`` when it has none)."""
         Xi, targets = batch
         y_pred = self.infer(Xi, **self._routing(targets), **fit_params)
         losses, counts = self.criterion_(y_pred, *targets)
         self._mark_labelled(counts)
         auxiliary = self.module_.auxiliary_loss() if self._auxiliary else None
+        return y_pred, losses, counts, auxiliary
+
+    def _backward(self, losses, counts, auxiliary) -> torch.Tensor:
+        """Gradients of the step (the balancing method's backward); the objective, detached."""
         if auxiliary is not None:  # the network's own regulariser (e.g. shared_private)
             auxiliary.backward(retain_graph=True)
-        total = self.criterion_.weighting.backward(losses, self._shared_parameters, counts > 0)
-        return {"loss": total, "y_pred": y_pred, "task_losses": losses.detach(),
-                "task_counts": counts}
+        return self.criterion_.weighting.backward(losses, self._shared_parameters, counts > 0)
 
     def _mark_labelled(self, counts: torch.Tensor) -> None:
         """Head shrinkage penalises the tasks with a label in this batch (as their loss)."""

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from .._base import (
     MultiTaskClassifierMixin,
     MultiTaskRegressorMixin,
     _MultiTaskMixin,
 )
-from .._targets import CLASSIFICATION, REGRESSION, TaskData, check_predict_X
+from .._targets import CLASSIFICATION, REGRESSION, TaskData
 from ._base import BaseMultiTaskNet
 
 __all__ = ["MultiTaskNet", "MultiTaskNetClassifier", "MultiTaskNetRegressor"]
@@ -312,12 +310,7 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
             Per task: ``(n_samples, n_classes_t)`` probabilities for a classification task,
             ``None`` for a regression task. A single task (1-D ``y``) gives its array.
         """
-        check_is_fitted(self, "_task_layout")
-        blocks = []
-        for block in self._chunks(X):  # a block of rows at a time, as predict
-            features, _ = check_predict_X(self, block, self._allow_nan_X, self._convert_X)
-            blocks.append(self._task_outputs(features))
-        outputs = [np.concatenate(per_task) for per_task in zip(*blocks)]
+        outputs = self._in_blocks(X, lambda features, _: self._task_outputs(features))
         proba = [p if p.ndim == 2 else None for p in outputs]
         return proba[0] if self._task_layout.y_1d else proba
 
