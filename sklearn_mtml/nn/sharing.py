@@ -107,6 +107,9 @@ class SharingNetwork(nn.Module):
     def auxiliary_loss(self) -> torch.Tensor | None:
         """Regulariser of the last training forward pass: the task heads' shrinkage
         penalty (:func:`~sklearn_mtml.nn.heads.head_shrinkage_penalty`), or ``None``."""
+        heads = getattr(self, "heads", None)
+        if isinstance(heads, TaskHeads):  # the built-in networks: no walk over the modules
+            return heads.shrinkage_penalty()  # at every training step
         return head_shrinkage_penalty(self)
 
 
@@ -548,7 +551,7 @@ class SharedPrivateNetwork(SharingNetwork):
     def auxiliary_loss(self) -> torch.Tensor | None:
         """The regulariser of the last training forward pass (``None`` in eval mode), plus
         the heads' shrinkage penalty when one is set."""
-        shrinkage = head_shrinkage_penalty(self)
+        shrinkage = super().auxiliary_loss()
         if shrinkage is None or self._aux is None:
             return self._aux if shrinkage is None else shrinkage
         return self._aux + shrinkage
