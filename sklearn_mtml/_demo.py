@@ -334,5 +334,11 @@ def main(argv=None) -> int:
         run_school(settings, args.device, args.seed, neural, output)
     if args.dataset in ("mfeat", "all"):
         run_mfeat(settings, args.device, args.seed, neural, output)
-    print(f"\nDone in {time.perf_counter() - start:.0f} s; results and plots in {output}/")
+    try:
+        import matplotlib  # noqa: F401
+
+        saved = "results and plots"
+    except ImportError:
+        saved = "results (no plots: pip install 'sklearn-mtml[plot]')"
+    print(f"\nDone in {time.perf_counter() - start:.0f} s; {saved} in {output}/")
     return 0
