@@ -127,7 +127,7 @@ def encode_minilm(texts: Sequence[str], device="cpu", batch_size: int = 64,
     """
     import torch
 
-    from .neural._base import _torch_threads
+    from .utils._torch import torch_threads as _torch_threads
 
     texts = ["" if t is None else str(t) for t in texts]
     out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)

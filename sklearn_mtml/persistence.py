@@ -348,13 +348,7 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
     for key, value in state.items():
         setattr(estimator, key, value)
     target = torch.device(device)
-    layout = estimator._net_layout_
-    if hasattr(estimator, "preprocessor_"):
-        X_t = {}  # multi-modal networks are sized from the preprocessor, not from X
-    else:
-        X_t = torch.zeros((1, estimator.n_features_in_ - int(layout.long)))
-    net = estimator._make_net(X_t, layout, target,
-                              early_stopping=bool(getattr(estimator, "early_stopping", False)))
+    net = estimator._rebuild_net(target)
     try:
         net.module_.load_state_dict(_strip(tensors, _MODULE_PREFIX), strict=True)
         net.criterion_.load_state_dict(_strip(tensors, _CRITERION_PREFIX), strict=True)

@@ -9,7 +9,7 @@ from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback, Checkpoint, LoadInitState
 
 from sklearn_mtml.neural import MultiTaskNetClassifier, MultiTaskNetRegressor
-from sklearn_mtml.neural._base import _MultiTaskNeuralNet
+from sklearn_mtml.neural._net import _MultiTaskNeuralNet
 
 torch.set_num_threads(1)
 

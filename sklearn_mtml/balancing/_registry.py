@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from ..utils._registry import Registry
 from ._aligned_mtl import AlignedMTL
 from ._base import LossWeighting, _check_n_tasks
 from ._cagrad import CAGrad
@@ -19,7 +20,7 @@ from ._random import RandomWeighting
 from ._uncertainty import UncertaintyWeighting
 
 #: Balancing methods by name (the values accepted by ``loss_weighting=``).
-WEIGHTINGS: dict[str, type[LossWeighting]] = {
+WEIGHTINGS = Registry("loss_weighting", LossWeighting, {
     "fixed": FixedWeighting,
     "uncertainty": UncertaintyWeighting,
     "dwa": DynamicWeightAverage,
@@ -32,7 +33,7 @@ WEIGHTINGS: dict[str, type[LossWeighting]] = {
     "aligned_mtl": AlignedMTL,
     "famo": FAMO,
     "imtl": IMTL,
-}
+})
 
 _TASK_TYPES = ("regression", "classification")
 
@@ -61,9 +62,9 @@ def get_weighting(
     Parameters
     ----------
     spec : str, LossWeighting subclass or LossWeighting instance
-        A key of :data:`WEIGHTINGS`, a subclass of :class:`LossWeighting` (built with
-        ``n_tasks``, ``task_weights`` and ``**params``), or an instance, returned as is after
-        checking that it has ``n_tasks`` tasks.
+        A key of :data:`WEIGHTINGS`, a subclass of :class:`LossWeighting` (or a factory;
+        built with ``n_tasks``, ``task_weights`` and ``**params``), or an instance, returned
+        as is after checking that it has ``n_tasks`` tasks (estimators pass a copy).
     n_tasks : int
         Number of tasks.
     task_weights : array-like of shape (n_tasks,), default=None
@@ -97,10 +98,11 @@ def get_weighting(
     """
     n_tasks = _check_n_tasks(n_tasks)
     task_types = _check_task_types(task_types, n_tasks)
-    if isinstance(spec, LossWeighting):
-        if spec.n_tasks != n_tasks:
+    factory = WEIGHTINGS.lookup(spec)
+    if isinstance(factory, LossWeighting):
+        if factory.n_tasks != n_tasks:
             raise ValueError(
-                f"The balancing instance {spec!r} was built for {spec.n_tasks} tasks, "
+                f"The balancing instance {factory!r} was built for {factory.n_tasks} tasks, "
                 f"but there are {n_tasks} tasks."
             )
         if task_weights is not None or params:
@@ -108,21 +110,7 @@ def get_weighting(
                 "task_weights and method parameters cannot be combined with a "
                 "LossWeighting instance; pass them to its constructor."
             )
-        return spec
-    if isinstance(spec, str):
-        if spec not in WEIGHTINGS:
-            raise ValueError(
-                f"Unknown loss weighting {spec!r}. "
-                f"Valid names are: {', '.join(sorted(WEIGHTINGS))}."
-            )
-        cls = WEIGHTINGS[spec]
-    elif isinstance(spec, type) and issubclass(spec, LossWeighting):
-        cls = spec
-    else:
-        raise TypeError(
-            "loss weighting must be a name, a LossWeighting subclass or a LossWeighting "
-            f"instance, got {spec!r}."
-        )
-    if task_types is not None and "task_types" in inspect.signature(cls).parameters:
+        return factory
+    if task_types is not None and "task_types" in inspect.signature(factory).parameters:
         params = {"task_types": task_types, **params}
-    return cls(n_tasks, task_weights=task_weights, **params)
+    return factory(n_tasks, task_weights=task_weights, **params)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
@@ -11,40 +9,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import final_estimator, get_axes
 
 __all__ = ["TaskRelationDisplay", "task_gradient_similarity"]
-
-
-def _encoded_batch_losses(model, X, y):
-    """Yield ``(losses, counts)`` of the network on ``X, y`` in batches (graphs kept)."""
-    from .._targets import check_predict_X, validate_fit_data
-    from ..neural._base import _n_rows, _take, _to_device
-
-    features, _ = check_predict_X(model, X, model._allow_nan_X, model._convert_X)
-    # y is encoded as fit encodes it, on a shallow copy: the estimator is left untouched.
-    probe = copy.copy(model)
-    data = validate_fit_data(
-        probe, X, y, task_types=model._get_task_types(),
-        task_column=getattr(model, "task_column", None), allow_nan_X=True,
-        convert_X=lambda features, reset: features,
-    )
-    fitted = model._net_layout_
-    if not fitted.long and list(data.layout.names) != list(fitted.names):
-        raise ValueError(
-            f"y has tasks {list(data.layout.names)} but {type(model).__name__} was fitted on "
-            f"{list(fitted.names)}."
-        )
-    data = probe._align_targets(data, fitted, None)
-    data.X = features
-    X_t = model._to_tensors(features, fit=False)
-    targets = model._encode_targets(data)
-    net = model.net_
-    device = model.device_
-    step = model._predict_batch_size
-    for start in range(0, _n_rows(X_t), step):
-        rows = slice(start, start + step)
-        batch = tuple(t[rows].to(device) for t in targets)
-        route = {"task": batch[1]} if net._routed and len(batch) == 3 else {}
-        outputs = net.module_(_to_device(_take(X_t, rows), device), **route)
-        yield net.criterion_(outputs, *batch)
 
 
 def task_gradient_similarity(estimator, X, y) -> pd.DataFrame:
@@ -91,21 +55,21 @@ def task_gradient_similarity(estimator, X, y) -> pd.DataFrame:
     """
     import torch
 
-    from ..neural._base import _torch_threads
+    from ..utils._torch import torch_threads
 
     if hasattr(estimator, "steps"):
         check_is_fitted(estimator)
         X = estimator[:-1].transform(X) if len(estimator.steps) > 1 else X
     model = final_estimator(estimator)
     check_is_fitted(model)
-    if not hasattr(model, "net_") or not hasattr(model, "_net_layout_"):
+    if not hasattr(model, "_batch_task_losses") or not hasattr(model, "net_"):
         raise TypeError(
             "task_gradient_similarity needs a fitted neural multi-task estimator (e.g. "
             f"MultiTaskNetRegressor); got {type(model).__name__}."
         )
     names = np.asarray(model.task_names_, dtype=object)
     module = model.net_.module_
-    shared = [p for p in model.net_._shared_parameters if p.requires_grad]
+    shared = [p for p in model.net_.shared_parameters_ if p.requires_grad]
     if not shared:
         raise ValueError(
             f"{type(model).__name__}'s network has no trainable shared parameters "
@@ -117,8 +81,8 @@ def task_gradient_similarity(estimator, X, y) -> pd.DataFrame:
     grads = [None] * n_tasks
     totals = np.zeros(n_tasks)
     try:
-        with _torch_threads(getattr(model, "n_threads", None)):
-            for losses, counts in _encoded_batch_losses(model, X, y):
+        with torch_threads(model.n_threads):
+            for losses, counts in model._batch_task_losses(X, y):
                 for t in range(n_tasks):
                     count = float(counts[t])
                     if count == 0:

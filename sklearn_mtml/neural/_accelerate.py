@@ -31,7 +31,8 @@ from skorch.hf import AccelerateMixin
 
 from ..balancing import LossWeighting
 from ..balancing._base import _write_flat_grad
-from ._base import _MultiTaskNeuralNet, _TaskTensors, _TensorBatches
+from ._data import TaskTensors, TensorBatches
+from ._net import _MultiTaskNeuralNet
 
 # Engines that shard the model or the optimizer: their own backward/step cannot be composed
 # with a multi-task balancing backward.
@@ -179,11 +180,11 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
         return super().on_train_begin(net, X=X, y=y, **kwargs)
 
     def get_iterator(self, dataset, training=False):
-        if not isinstance(dataset, _TaskTensors):
+        if not isinstance(dataset, TaskTensors):
             return super().get_iterator(dataset, training)
         accelerator = self.accelerator
         world = accelerator.num_processes if _distributed(accelerator) else 1
-        return _TensorBatches(dataset, self.batch_size, training, self._generator,
+        return TensorBatches(dataset, self.batch_size, training, getattr(self, "generator_", None),
                               rank=accelerator.process_index if world > 1 else 0,
                               world=world, pad=training)
 
@@ -203,7 +204,7 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
         if accelerator.sync_gradients:
             if _distributed(accelerator):
                 self._average_gradients()
-            if self._grad_callbacks:
+            if self.grad_callbacks_:
                 self.notify("on_grad_computed", named_parameters=list(
                     self.get_all_learnable_params()), batch=batch, training=True)
             # accelerate's optimizer unscales (fp16) and skips a step that overflowed; with
@@ -238,7 +239,7 @@ class AcceleratedMultiTaskNet(AccelerateMixin, _MultiTaskNeuralNet):
             return total.detach()
         # a gradient method: its update is linear in the (uniformly scaled) losses
         factor = 1.0 / max(int(accelerator.gradient_accumulation_steps), 1)
-        return weighting.backward(losses * factor, self._shared_parameters, counts > 0) / factor
+        return weighting.backward(losses * factor, self.shared_parameters_, counts > 0) / factor
 
     def validation_step(self, batch, **fit_params):
         with self.accelerator.autocast():

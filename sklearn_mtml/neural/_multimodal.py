@@ -16,6 +16,7 @@ from .._targets import TaskData
 from ..nn.encoders import make_encoder
 from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, fusion_class, make_fusion
 from ._base import BaseMultiTaskNet
+from ._params import NET_PARAMS, Param, constraints, make_init
 
 __all__ = ["MultiModalClassifier", "MultiModalRegressor"]
 
@@ -123,108 +124,34 @@ accelerator
 """
 
 
+#: The multi-modal estimators' parameters: ``modalities`` (positional), the modality and
+#: fusion options, then the common ones.
+MULTIMODAL_PARAMS = (
+    Param("modalities", None, [dict, None], keyword_only=False),
+    Param("modality_types", None, [dict, None]),
+    Param("fusion", "attention", [StrOptions(set(FUSIONS)), type, Fusion]),
+    Param("fusion_params", None, [dict, None]),
+    Param("fusion_size", 64, [Interval(Integral, 1, None, closed="left")]),
+    Param("encoder_sizes", (128, 64), ["array-like"]),
+    Param("text_embedding_dim", 64, [Interval(Integral, 1, None, closed="left")]),
+    Param("text_vectorizer", "tfidf", [StrOptions(set(TEXT_VECTORIZERS))]),
+    Param("text_max_features", 20000, [Interval(Integral, 1, None, closed="left")]),
+    Param("text_token_dropout", 0.0, [Interval(Real, 0, 1, closed="left")]),
+    Param("modality_dropout", 0.0, [Interval(Real, 0, 1, closed="left")]),
+    Param("alignment_weight", 0.0, [Interval(Real, 0, None, closed="left")]),
+    Param("reconstruction_weight", 0.0, [Interval(Real, 0, None, closed="left")]),
+    *NET_PARAMS,
+)
+
+
 class _MultiModalNet(BaseMultiTaskNet):
     """The multi-modal hooks of :class:`BaseMultiTaskNet`: DataFrame -> modality tensors."""
 
     _allow_nan_X = True
 
-    _parameter_constraints: dict = {
-        **BaseMultiTaskNet._parameter_constraints,
-        "modalities": [dict, None],
-        "modality_types": [dict, None],
-        "fusion": [StrOptions(set(FUSIONS)), type, Fusion],
-        "fusion_params": [dict, None],
-        "fusion_size": [Interval(Integral, 1, None, closed="left")],
-        "encoder_sizes": ["array-like"],
-        "text_embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "text_vectorizer": [StrOptions(set(TEXT_VECTORIZERS))],
-        "text_max_features": [Interval(Integral, 1, None, closed="left")],
-        "text_token_dropout": [Interval(Real, 0, 1, closed="left")],
-        "modality_dropout": [Interval(Real, 0, 1, closed="left")],
-        "alignment_weight": [Interval(Real, 0, None, closed="left")],
-        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
-    }
+    _parameter_constraints: dict = constraints(MULTIMODAL_PARAMS)
 
-    def __init__(
-        self,
-        modalities=None,
-        *,
-        modality_types=None,
-        fusion="attention",
-        fusion_params=None,
-        fusion_size=64,
-        encoder_sizes=(128, 64),
-        text_embedding_dim=64,
-        text_vectorizer="tfidf",
-        text_max_features=20000,
-        text_token_dropout=0.0,
-        modality_dropout=0.0,
-        alignment_weight=0.0,
-        reconstruction_weight=0.0,
-        architecture="shared_bottom",
-        hidden_layer_sizes=(64,),
-        tower_sizes=(),
-        n_experts=4,
-        expert_sizes=None,
-        n_task_experts=1,
-        n_levels=2,
-        activation="relu",
-        dropout=0.0,
-        loss_weighting="fixed",
-        loss_weighting_params=None,
-        task_weights=None,
-        head_shrinkage=0.0,
-        target_scaling="task",
-        optimizer="adam",
-        lr=1e-3,
-        weight_decay=0.0,
-        batch_size=128,
-        max_epochs=100,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        callbacks=None,
-        warm_start=False,
-        init_from=None,
-        freeze_shared=False,
-        device="auto",
-        random_state=None,
-        verbose=0,
-        task_column=None,
-        n_threads=None,
-        on_divergence="raise",
-        accelerator=None,
-    ):
-        self.modalities = modalities
-        self.modality_types = modality_types
-        self.fusion = fusion
-        self.fusion_params = fusion_params
-        self.fusion_size = fusion_size
-        self.encoder_sizes = encoder_sizes
-        self.text_embedding_dim = text_embedding_dim
-        self.text_vectorizer = text_vectorizer
-        self.text_max_features = text_max_features
-        self.text_token_dropout = text_token_dropout
-        self.modality_dropout = modality_dropout
-        self.alignment_weight = alignment_weight
-        self.reconstruction_weight = reconstruction_weight
-        super().__init__(
-            architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
-            tower_sizes=tower_sizes, n_experts=n_experts, expert_sizes=expert_sizes,
-            n_task_experts=n_task_experts, n_levels=n_levels, activation=activation,
-            dropout=dropout, loss_weighting=loss_weighting,
-            loss_weighting_params=loss_weighting_params, task_weights=task_weights,
-            head_shrinkage=head_shrinkage, target_scaling=target_scaling,
-            optimizer=optimizer, lr=lr,
-            weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
-            freeze_shared=freeze_shared, device=device, random_state=random_state,
-            verbose=verbose, task_column=task_column, n_threads=n_threads,
-            on_divergence=on_divergence, accelerator=accelerator,
-        )
+    __init__ = make_init(MULTIMODAL_PARAMS, "_MultiModalNet")
 
     @classmethod
     def _check_instance(cls):

@@ -13,6 +13,7 @@ from .._base import (
 )
 from .._targets import CLASSIFICATION, REGRESSION, TaskData
 from ._base import BaseMultiTaskNet
+from ._params import NET_PARAMS, Param, constraints, make_init
 
 __all__ = ["MultiTaskNet", "MultiTaskNetClassifier", "MultiTaskNetRegressor"]
 
@@ -158,6 +159,14 @@ class MultiTaskNetClassifier(BaseMultiTaskNet, MultiTaskClassifierMixin, BaseEst
         return self._task_outputs(X)
 
 
+#: ``MultiTaskNet``'s parameters: ``task_types`` (positional) and the common ones.
+MULTITASK_NET_PARAMS = (
+    Param("task_types", None, [StrOptions({REGRESSION, CLASSIFICATION}), list, tuple, None],
+          keyword_only=False),
+    *NET_PARAMS,
+)
+
+
 def _has_classification_task(estimator) -> bool:
     types = estimator.task_types
     if isinstance(types, str):
@@ -219,67 +228,9 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
     """
     )
 
-    _parameter_constraints: dict = {
-        **BaseMultiTaskNet._parameter_constraints,
-        "task_types": [StrOptions({REGRESSION, CLASSIFICATION}), list, tuple, None],
-    }
+    _parameter_constraints: dict = constraints(MULTITASK_NET_PARAMS)
 
-    def __init__(
-        self,
-        task_types=None,
-        *,
-        architecture="shared_bottom",
-        hidden_layer_sizes=(64,),
-        tower_sizes=(),
-        n_experts=4,
-        expert_sizes=None,
-        n_task_experts=1,
-        n_levels=2,
-        activation="relu",
-        dropout=0.0,
-        loss_weighting="fixed",
-        loss_weighting_params=None,
-        task_weights=None,
-        head_shrinkage=0.0,
-        target_scaling="task",
-        optimizer="adam",
-        lr=1e-3,
-        weight_decay=0.0,
-        batch_size=128,
-        max_epochs=100,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        callbacks=None,
-        warm_start=False,
-        init_from=None,
-        freeze_shared=False,
-        device="auto",
-        random_state=None,
-        verbose=0,
-        task_column=None,
-        n_threads=None,
-        on_divergence="raise",
-        accelerator=None,
-    ):
-        super().__init__(
-            architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
-            tower_sizes=tower_sizes, n_experts=n_experts, expert_sizes=expert_sizes,
-            n_task_experts=n_task_experts, n_levels=n_levels, activation=activation,
-            dropout=dropout, loss_weighting=loss_weighting,
-            loss_weighting_params=loss_weighting_params, task_weights=task_weights,
-            head_shrinkage=head_shrinkage, target_scaling=target_scaling,
-            optimizer=optimizer, lr=lr,
-            weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            tol=tol, callbacks=callbacks, warm_start=warm_start, init_from=init_from,
-            freeze_shared=freeze_shared, device=device, random_state=random_state,
-            verbose=verbose, task_column=task_column, n_threads=n_threads,
-            on_divergence=on_divergence, accelerator=accelerator,
-        )
-        self.task_types = task_types
+    __init__ = make_init(MULTITASK_NET_PARAMS, "MultiTaskNet")
 
     @classmethod
     def _check_instance(cls):

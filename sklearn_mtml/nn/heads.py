@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..utils._registry import Registry
+
 __all__ = [
     "ACTIVATIONS",
     "MLP",
@@ -24,8 +26,9 @@ __all__ = [
     "make_activation",
 ]
 
-#: Activations by name (the values accepted by ``activation=``).
-ACTIVATIONS: dict[str, type[nn.Module]] = {
+#: Activations by name (the values accepted by ``activation=``); a module class or
+#: instance works too (an instance is copied for each layer).
+ACTIVATIONS = Registry("activation", nn.Module, {
     "relu": nn.ReLU,
     "gelu": nn.GELU,
     "tanh": nn.Tanh,
@@ -33,7 +36,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "leaky_relu": nn.LeakyReLU,
     "selu": nn.SELU,
     "silu": nn.SiLU,
-}
+})
 
 
 def make_activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
@@ -42,7 +45,8 @@ def make_activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
     Parameters
     ----------
     activation : str, nn.Module subclass or instance
-        A key of :data:`ACTIVATIONS` (``"relu"``, ``"gelu"``, ...).
+        A key of :data:`ACTIVATIONS` (``"relu"``, ``"gelu"``, ...), a class (called with
+        no argument) or an instance (copied).
 
     Returns
     -------
@@ -53,18 +57,7 @@ def make_activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
     >>> make_activation("tanh")
     Tanh()
     """
-    if isinstance(activation, str):
-        try:
-            return ACTIVATIONS[activation]()
-        except KeyError:
-            raise ValueError(
-                f"Unknown activation {activation!r}; valid names are {sorted(ACTIVATIONS)}."
-            ) from None
-    if isinstance(activation, type) and issubclass(activation, nn.Module):
-        return activation()
-    if isinstance(activation, nn.Module):
-        return activation
-    raise TypeError(f"activation must be a name or a torch module, got {activation!r}.")
+    return ACTIVATIONS.build(activation)
 
 
 class MLP(nn.Sequential):

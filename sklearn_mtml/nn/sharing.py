@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils._registry import Registry
 from .heads import (
     MLP,
     TaskHeads,
@@ -388,7 +389,7 @@ class PLENetwork(SharingNetwork):
     tower_sizes : sequence of int, default=()
     activation : str or nn.Module, default="relu"
     dropout : float, default=0.0
-    n_experts : int, default=2
+    n_experts : int, default=4
         Shared experts per level.
     expert_sizes : sequence of int or None, default=None
     n_task_experts : int, default=1
@@ -412,7 +413,7 @@ class PLENetwork(SharingNetwork):
         tower_sizes: Sequence[int] = (),
         activation: str | nn.Module = "relu",
         dropout: float = 0.0,
-        n_experts: int = 2,
+        n_experts: int = 4,
         expert_sizes: Sequence[int] | None = None,
         n_task_experts: int = 1,
         n_levels: int = 2,
@@ -561,14 +562,14 @@ class SharedPrivateNetwork(SharingNetwork):
 
 
 #: Sharing architectures by name (the values accepted by ``architecture=``).
-ARCHITECTURES: dict[str, type[SharingNetwork]] = {
+ARCHITECTURES = Registry("architecture", nn.Module, {
     "independent": IndependentNetwork,
     "shared_bottom": SharedBottomNetwork,
     "cross_stitch": CrossStitchNetwork,
     "mmoe": MMoENetwork,
     "ple": PLENetwork,
     "shared_private": SharedPrivateNetwork,
-}
+})
 
 
 def build_architecture(spec, in_features: int, out_sizes: Sequence[int], **params) -> nn.Module:
@@ -576,10 +577,11 @@ def build_architecture(spec, in_features: int, out_sizes: Sequence[int], **param
 
     Parameters
     ----------
-    spec : str, SharingNetwork subclass (or any ``nn.Module`` class) or instance
+    spec : str, SharingNetwork subclass (or any ``nn.Module`` class or factory) or instance
         A key of :data:`ARCHITECTURES`. A class is called as
-        ``spec(in_features, out_sizes, **params)`` with only the ``params`` its signature
-        accepts; an instance is returned as is.
+        ``spec(in_features, out_sizes, **params)`` with the ``params`` its signature
+        declares (all of them if it takes ``**kwargs``), so a user's network need not take
+        every size option; an instance is returned as is (estimators pass a copy).
     in_features : int
     out_sizes : sequence of int
     **params
@@ -595,21 +597,20 @@ def build_architecture(spec, in_features: int, out_sizes: Sequence[int], **param
     >>> type(net).__name__
     'MMoENetwork'
     """
-    if isinstance(spec, nn.Module):
-        return spec
-    if isinstance(spec, str):
-        try:
-            spec = ARCHITECTURES[spec]
-        except KeyError:
-            raise ValueError(
-                f"Unknown architecture {spec!r}; valid names are {sorted(ARCHITECTURES)}."
-            ) from None
-    if not (isinstance(spec, type) and issubclass(spec, nn.Module)):
-        raise TypeError(
-            f"architecture must be a name in {sorted(ARCHITECTURES)}, a torch.nn.Module "
-            f"class or instance; got {spec!r}."
-        )
-    signature = inspect.signature(spec.__init__).parameters
-    accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())
-    kwargs = {k: v for k, v in params.items() if accepts_any or k in signature}
-    return spec(int(in_features), [int(s) for s in out_sizes], **kwargs)
+    factory = ARCHITECTURES.lookup(spec)
+    if isinstance(factory, nn.Module):
+        return factory
+    accepted = declared_options(factory)
+    kwargs = {k: v for k, v in params.items() if accepted is None or k in accepted}
+    return factory(int(in_features), [int(s) for s in out_sizes], **kwargs)
+
+
+def declared_options(factory) -> set[str] | None:
+    """Keyword options ``factory`` declares (``None``: it takes any, ``**kwargs``)."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return None
+    return set(signature.parameters)

@@ -48,8 +48,8 @@ class Registry(Mapping):
     >>> ACTIVATIONS.build("swish")
     Traceback (most recent call last):
     ...
-    ValueError: activation='swish' is not supported: use one of ['relu', 'tanh'], a class or \
-callable, or an instance of Module.
+    ValueError: Unknown activation 'swish'; valid names are ['relu', 'tanh'] (or pass a class \
+or factory, or an instance of Module).
     """
 
     def __init__(self, param: str, base: type | tuple[type, ...],
@@ -87,14 +87,16 @@ callable, or an instance of Module.
         """The ``_parameter_constraints`` entry of the family's parameter."""
         return [StrOptions(set(self._entries)), callable]
 
-    def _error(self, spec) -> ValueError:
-        kinds = ", a class or callable"
+    def _error(self, spec) -> ValueError | TypeError:
+        """ValueError for an unknown name, TypeError for a value of the wrong kind."""
+        names = sorted(self._entries)
+        kinds = "a class or factory"
         if self.instances:
             kinds += f", or an instance of {' or '.join(b.__name__ for b in self.base)}"
-        return ValueError(
-            f"{self.param}={spec!r} is not supported: use one of {sorted(self._entries)}"
-            f"{kinds}."
-        )
+        if isinstance(spec, str):
+            return ValueError(f"Unknown {self.param} {spec!r}; valid names are {names} "
+                              f"(or pass {kinds}).")
+        return TypeError(f"{self.param} must be a name in {names}, {kinds}; got {spec!r}.")
 
     def check(self, spec) -> None:
         """Raise the family's ``ValueError`` unless ``spec`` is an accepted value."""
@@ -114,6 +116,13 @@ callable, or an instance of Module.
         if _is_factory(spec):
             return spec
         raise self._error(spec)
+
+    def fresh(self, spec):
+        """``spec`` itself, or a deep copy of it if it is an instance (the copy rule)."""
+        target = self.lookup(spec)
+        if target is spec and isinstance(spec, self.base) and not isinstance(spec, type):
+            return copy.deepcopy(spec)
+        return spec
 
     def build(self, spec, *args, **kwargs):
         """A fresh object: the factory called with ``args, kwargs``, or a copy of an instance.
