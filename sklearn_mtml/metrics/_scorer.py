@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - sklearn moved it: scorers still work, 
         def __init__(self, score_func, sign, kwargs, response_method="predict"):
             self._response_method = response_method
 
-from .._targets import iter_tasks, per_task_values, task_ids_of
+from .._targets import iter_tasks, mean_over_tasks, per_task_values, task_ids_of
 from ._per_task import (
     _accuracy_dict,
     _f1_dict,
@@ -309,8 +309,7 @@ class _TaskScorer(_BaseScorer):
             lambda: _scores_by_task(self._metric, estimator, X, y_true, sample_weight, cache),
         )
         if self.task is None:
-            finite = [s for s in scores.values() if np.isfinite(s)]
-            value = float(np.mean(finite)) if finite else float("nan")
+            value = mean_over_tasks(scores)
         else:
             holder, _ = _cached(cache, ("task_view",), lambda: _task_view(estimator, X))
             known = {_key(n) for n in holder.task_names_}
