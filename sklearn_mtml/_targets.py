@@ -143,12 +143,6 @@ class TaskData:
             return self.mask.sum(axis=0)
         return np.bincount(self.observed_labels()[1], minlength=self.layout.n_tasks)
 
-    def task_rows(self, t: int) -> np.ndarray:
-        """Indices of the rows with an observed label for task ``t``."""
-        if self.task_index is not None:
-            return np.flatnonzero((self.task_index == t) & ~np.isnan(self.y_long))
-        return np.flatnonzero(self.mask[:, t])
-
 
 def _as_key(value):
     """Hashable, type-normalised key for a task id (numpy scalars -> Python scalars)."""
