@@ -28,7 +28,9 @@ from ._targets import (
     check_predict_X,
     decode_predictions,
     fit_guard,
+    mean_over_tasks,
     mean_task_score,
+    per_task_values,
     task_ids_of,
     validate_fit_data,
 )
@@ -182,8 +184,6 @@ class _MultiTaskMixin:
                 min_samples=2 if kind == REGRESSION else 1,
             )
         # Mixed task types (wide only): score each task with its own metric.
-        from ._targets import per_task_values
-
         scores = []
         y_arr = y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else np.asarray(y, dtype=object)
         for t, kind in enumerate(layout.task_types):
@@ -191,8 +191,8 @@ class _MultiTaskMixin:
                 self._score_metric(kind), y_arr[:, t], np.asarray(y_pred)[:, t], None,
                 sample_weight, min_samples=2 if kind == REGRESSION else 1,
             )
-            scores.extend(v for v in vals.values() if np.isfinite(v))
-        return float(np.mean(scores)) if scores else float("nan")
+            scores.extend(vals.values())
+        return mean_over_tasks(scores)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -143,12 +143,6 @@ class TaskData:
             return self.mask.sum(axis=0)
         return np.bincount(self.observed_labels()[1], minlength=self.layout.n_tasks)
 
-    def task_rows(self, t: int) -> np.ndarray:
-        """Indices of the rows with an observed label for task ``t``."""
-        if self.task_index is not None:
-            return np.flatnonzero((self.task_index == t) & ~np.isnan(self.y_long))
-        return np.flatnonzero(self.mask[:, t])
-
 
 def _as_key(value):
     """Hashable, type-normalised key for a task id (numpy scalars -> Python scalars)."""
@@ -665,11 +659,41 @@ def _tidy(values: np.ndarray) -> np.ndarray:
     return values
 
 
+def mean_over_tasks(scores, weights=None) -> float:
+    """Mean of the per-task scores, over the tasks that have one.
+
+    A task without a defined score (``NaN``: too few labels, a single class, ...) is left
+    out of the mean rather than making it ``NaN``.
+
+    Parameters
+    ----------
+    scores : dict or array-like of float
+        Per-task scores (``{task name: score}`` or one value per task).
+    weights : array-like of shape (n_tasks,), default=None
+        Task weights of a weighted mean; ``None`` weighs the tasks equally.
+
+    Returns
+    -------
+    mean : float
+        ``NaN`` when no task has a finite score (or the finite ones weigh zero).
+    """
+    values = np.asarray(
+        list(scores.values()) if isinstance(scores, dict) else scores, dtype=np.float64
+    ).ravel()
+    defined = np.isfinite(values)
+    if weights is None:
+        return float(np.mean(values[defined])) if defined.any() else float("nan")
+    weights = np.asarray(weights, dtype=np.float64).ravel()
+    if not defined.any() or weights[defined].sum() == 0:
+        return float("nan")
+    return float(np.average(values[defined], weights=weights[defined]))
+
+
 def mean_task_score(metric, y_true, y_pred, task_ids=None, sample_weight=None, min_samples=1):
     """Mean over tasks of ``metric`` on each task's observed labels (DESIGN.md, score)."""
-    scores = per_task_values(metric, y_true, y_pred, task_ids, sample_weight, min_samples)
-    finite = [s for s in scores.values() if np.isfinite(s)]
-    return float(np.mean(finite)) if finite else float("nan")
+    return mean_over_tasks(
+        per_task_values(metric, y_true, y_pred, task_ids, sample_weight, min_samples)
+    )
 
 
 def per_task_values(metric, y_true, y_pred, task_ids=None, sample_weight=None, min_samples=1):

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import fitted_attributes as _fitted_attributes
+from conftest import make_estimator as _make
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 
@@ -32,11 +34,6 @@ _DEEP = tuple(os.sep + name + os.sep for name in ("torch", "numpy", "pandas", "n
                                                   "skorch", "scipy"))
 
 
-def _make(cls):
-    maker = getattr(cls, "_check_instance", None)
-    return maker() if maker is not None else cls()
-
-
 def _tags(est):
     return est.__sklearn_tags__().input_tags
 
@@ -49,10 +46,6 @@ def _data(est, n=N, seed=0):
     if is_classifier(est):
         Y = np.where(Y > np.median(Y, axis=0), "yes", "no").astype(object)
     return X, Y
-
-
-def _fitted_attributes(est):
-    return [k for k in vars(est) if k.endswith("_") and not k.startswith("__")]
 
 
 def _assert_fails_cleanly(est, fit, exc, match):

@@ -1,19 +1,14 @@
 """sklearn's estimator checks over every public estimator (new ones join automatically)."""
 
 import pytest
+from conftest import make_estimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_mtml.utils import all_estimators, expected_failed_checks
 
 
 def _instances():
-    out = []
-    for _, cls in all_estimators():
-        # Estimators with required parameters (e.g. ``modalities``) or slow defaults provide
-        # ``_check_instance()``: a small, fast configuration for the checks.
-        maker = getattr(cls, "_check_instance", None)
-        out.append(maker() if maker is not None else cls())
-    return out
+    return [make_estimator(cls) for _, cls in all_estimators()]
 
 
 @parametrize_with_checks(_instances(), expected_failed_checks=expected_failed_checks)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import make_estimator as _make
 from sklearn.base import clone, is_classifier
 
 from sklearn_mtml.utils import all_estimators
@@ -16,11 +17,6 @@ from sklearn_mtml.utils import all_estimators
 torch.set_num_threads(1)
 
 ESTIMATORS = all_estimators()
-
-
-def _make(cls):
-    maker = getattr(cls, "_check_instance", None)
-    return maker() if maker is not None else cls()
 
 
 def _data(est, n=40, seed=0):

@@ -3,12 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REVIEW_WORDS as WORDS
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_mtml.multimodal import LateFusionClassifier, LateFusionRegressor
-
-WORDS = {0: ["dull", "tight", "cheap", "returned"], 1: ["lovely", "soft", "perfect", "great"]}
 
 
 def _data(n=120, seed=0):

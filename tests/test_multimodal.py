@@ -8,12 +8,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import REVIEW_WORDS as WORDS  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
 
 from sklearn_mtml.neural import MultiModalClassifier, MultiModalRegressor  # noqa: E402
 from sklearn_mtml.nn.fusion import FUSIONS  # noqa: E402
 
-WORDS = {0: ["dull", "tight", "cheap", "returned"], 1: ["lovely", "soft", "perfect", "great"]}
 SPEC = {"num": ["a", "b"], "cat": ["colour", "size"], "text": "review"}
 FAST = dict(encoder_sizes=(16,), fusion_size=16, hidden_layer_sizes=(16,), max_epochs=25,
             lr=0.02, batch_size=32, random_state=0)

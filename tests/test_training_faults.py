@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import fitted_attributes as _fitted
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback, Checkpoint, LoadInitState
 
@@ -49,10 +50,6 @@ class _Interrupt(Callback):
     def on_batch_end(self, net, **kwargs):
         if self.where == "batch" and len(net.history) == self.epoch + 1:
             raise KeyboardInterrupt
-
-
-def _fitted(est):
-    return [k for k in vars(est) if k.endswith("_") and not k.startswith("__")]
 
 
 # ----------------------------------------------------------------------------- divergence

@@ -100,11 +100,6 @@ def task_gram(
     return G, r, counts
 
 
-def predict_rows(X, coef, intercept, task_index):
-    """Each row's prediction for its own task: ``x_i . w_{t(i)} + b_{t(i)}``."""
-    return np.einsum("nd,nd->n", X, coef[task_index]) + intercept[task_index]
-
-
 @dataclass
 class CenteredTaskStats:
     """Per-task least-squares statistics with the task intercepts eliminated.

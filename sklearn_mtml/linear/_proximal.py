@@ -16,12 +16,11 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
-from .._base import MultiTaskRegressorMixin
 from .._targets import TaskData
+from ._base import LinearMultiTaskRegressorMixin
 from ._gram import (
     CenteredTaskStats,
     centered_task_stats,
-    predict_rows,
     shared_intercept_task_stats,
 )
 
@@ -148,7 +147,7 @@ def prox_trace(V: np.ndarray, threshold: float) -> np.ndarray:
     return singular_value_threshold(V, threshold)[0]
 
 
-class ProximalMultiTaskRegressor(MultiTaskRegressorMixin, BaseEstimator):
+class ProximalMultiTaskRegressor(LinearMultiTaskRegressorMixin, BaseEstimator):
     """Base of the penalised multi-task least-squares regressors solved by :func:`fista`.
 
     Subclasses implement ``_solve(stats) -> (W, n_iter)``; fit reads: validate (the shared
@@ -193,9 +192,3 @@ class ProximalMultiTaskRegressor(MultiTaskRegressorMixin, BaseEstimator):
         )
         self._objective_path = np.asarray(history)
         return W, n_iter
-
-    def _predict_tasks(self, X):
-        return X @ self.coef_.T + self.intercept_
-
-    def _predict_rows(self, X, task_index):
-        return predict_rows(X, self.coef_, self.intercept_, task_index)

@@ -12,9 +12,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval
 
-from .._base import MultiTaskRegressorMixin
 from .._targets import REGRESSION, TaskData, fit_guard, validate_fit_data
-from ._gram import predict_rows, task_gram
+from ._base import LinearMultiTaskRegressorMixin
+from ._gram import task_gram
 from ._streaming import TaskGramAccumulator
 
 
@@ -94,7 +94,7 @@ def task_factor(G: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return K, n_tasks * np.diag(lam) - stacked.T @ stacked
 
 
-class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
+class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
     """Mean-regularized multi-task ridge regression (Evgeniou & Pontil, 2004).
 
     Each task's weights are a shared part plus a task-specific deviation,
@@ -295,9 +295,3 @@ class MultiTaskRidge(MultiTaskRegressorMixin, BaseEstimator):
         if self.fit_intercept:
             penalty[-1] = 0.0
         return penalty
-
-    def _predict_tasks(self, X):
-        return X @ self.coef_.T + self.intercept_
-
-    def _predict_rows(self, X, task_index):
-        return predict_rows(X, self.coef_, self.intercept_, task_index)

@@ -11,9 +11,9 @@ from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import MultiTaskRegressorMixin
 from .._targets import TaskData, check_predict_X
-from ._gram import centered_task_stats, predict_rows
+from ._base import LinearMultiTaskRegressorMixin
+from ._gram import centered_task_stats
 
 
 def per_task_ridge(data: TaskData, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +32,7 @@ def per_task_ridge(data: TaskData, alpha: float) -> tuple[np.ndarray, np.ndarray
 
 
 class SharedPCARegressor(
-    MultiTaskRegressorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    LinearMultiTaskRegressorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """PCA fitted on every task's inputs, then an independent ridge head per task.
 
@@ -148,9 +148,3 @@ class SharedPCARegressor(
     @property
     def _n_features_out(self):
         return self.pca_.n_components_
-
-    def _predict_tasks(self, X):
-        return X @ self.coef_.T + self.intercept_
-
-    def _predict_rows(self, X, task_index):
-        return predict_rows(X, self.coef_, self.intercept_, task_index)

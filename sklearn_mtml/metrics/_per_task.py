@@ -23,7 +23,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from .._targets import iter_tasks, per_task_values
+from .._targets import iter_tasks, mean_over_tasks, per_task_values
 
 __all__ = [
     "per_task_accuracy",
@@ -55,18 +55,13 @@ def _aggregate(scores: dict, multioutput):
                 "multioutput must be 'raw_values', 'uniform_average' or an array of task "
                 f"weights, got {multioutput!r}."
             )
-        weights = np.ones(len(values))
-    else:
-        weights = np.asarray(multioutput, dtype=np.float64).ravel()
-        if len(weights) != len(values):
-            raise ValueError(
-                f"multioutput has {len(weights)} weights but there are {len(values)} tasks."
-            )
-    # Tasks without a defined score (too few labels) are left out of the average.
-    defined = np.isfinite(values)
-    if not defined.any() or weights[defined].sum() == 0:
-        return float("nan")
-    return float(np.average(values[defined], weights=weights[defined]))
+        return mean_over_tasks(values)
+    weights = np.asarray(multioutput, dtype=np.float64).ravel()
+    if len(weights) != len(values):
+        raise ValueError(
+            f"multioutput has {len(weights)} weights but there are {len(values)} tasks."
+        )
+    return mean_over_tasks(values, weights)
 
 
 def _task_dict(metric, y_true, y_pred, task_ids, sample_weight, min_samples, **kwargs):

@@ -14,17 +14,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from sklearn.metrics._scorer import _BaseScorer  # subclasses share multi-metric's cache
 from sklearn.utils.validation import check_is_fitted
 
-try:  # the multi-metric response cache is only shared with _BaseScorer subclasses
-    from sklearn.metrics._scorer import _BaseScorer
-except ImportError:  # pragma: no cover - sklearn moved it: scorers still work, unshared
-
-    class _BaseScorer:
-        def __init__(self, score_func, sign, kwargs, response_method="predict"):
-            self._response_method = response_method
-
-from .._targets import iter_tasks, per_task_values, task_ids_of
+from .._targets import iter_tasks, mean_over_tasks, per_task_values, task_ids_of
 from ._per_task import (
     _accuracy_dict,
     _f1_dict,
@@ -274,8 +267,8 @@ def _shared_cache(method_caller) -> dict | None:
     ``_MultimetricScorer`` calls ``scorer._score(partial(_cached_call, cache), ...)`` on
     subclasses of ``_BaseScorer``, with one ``cache`` dict per (estimator, X) evaluation.
     Reusing it lets ``multitask_scoring``'s one-scorer-per-task dict predict and pass over
-    the tasks once instead of once per task (School: 141 scorers, 260 s -> 2 s for a small
-    grid). Anything else (a private API change) just means no sharing.
+    the tasks once per evaluation, not once per task: with many tasks the scorers would
+    otherwise dominate a search. Anything else (a private API change) just means no sharing.
     """
     args = getattr(method_caller, "args", ())
     return args[0] if args and isinstance(args[0], dict) else None
@@ -309,8 +302,7 @@ class _TaskScorer(_BaseScorer):
             lambda: _scores_by_task(self._metric, estimator, X, y_true, sample_weight, cache),
         )
         if self.task is None:
-            finite = [s for s in scores.values() if np.isfinite(s)]
-            value = float(np.mean(finite)) if finite else float("nan")
+            value = mean_over_tasks(scores)
         else:
             holder, _ = _cached(cache, ("task_view",), lambda: _task_view(estimator, X))
             known = {_key(n) for n in holder.task_names_}
