@@ -31,6 +31,7 @@ from ._targets import (
     mean_over_tasks,
     mean_task_score,
     per_task_values,
+    record_tasks,
     task_ids_of,
     validate_fit_data,
 )
@@ -79,9 +80,14 @@ class _MultiTaskMixin:
                 allow_nan_X=self._allow_nan_X,
                 convert_X=self._convert_X,
             )
-            self._set_label_attributes(data)
+            self._record_tasks(data)
             self._fit(data, **fit_params)
         return self
+
+    def _record_tasks(self, data: TaskData) -> None:
+        """Record the tasks of ``data`` (estimators read them while fitting)."""
+        record_tasks(self, data.layout)
+        self._set_label_attributes(data)
 
     def _set_label_attributes(self, data: TaskData) -> None:
         """Hook for classifiers (``classes_``)."""

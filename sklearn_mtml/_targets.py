@@ -419,8 +419,9 @@ def validate_fit_data(
 ):
     """Validate ``X, y`` for fit, following the task contract.
 
-    Sets ``n_features_in_`` / ``feature_names_in_``, ``task_names_``, ``n_tasks_`` and
-    ``_task_layout`` on ``estimator`` and returns a :class:`TaskData`.
+    Returns a :class:`TaskData` (its ``layout`` describes the tasks); of the estimator's
+    attributes, sets only sklearn's own ``n_features_in_`` / ``feature_names_in_`` (with
+    ``reset``). :func:`record_tasks` records the tasks once the caller decides to.
 
     Parameters
     ----------
@@ -490,10 +491,15 @@ def validate_fit_data(
         raise ValueError(
             f"Task(s) {empty} have no observed labels (all missing): drop them from y."
         )
-    estimator._task_layout = layout
-    estimator.task_names_ = names
-    estimator.n_tasks_ = len(names)
     return data
+
+
+def record_tasks(estimator, layout: TaskLayout) -> None:
+    """Record the fitted tasks on ``estimator``: ``_task_layout``, ``task_names_``,
+    ``n_tasks_`` (validation itself only returns them, in ``TaskData.layout``)."""
+    estimator._task_layout = layout
+    estimator.task_names_ = layout.names
+    estimator.n_tasks_ = layout.n_tasks
 
 
 def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):

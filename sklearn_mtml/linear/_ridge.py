@@ -251,8 +251,6 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
             if previous is not None and not data.layout.long and (
                 list(data.layout.names) != list(previous.names)
             ):
-                self._task_layout, self.task_names_ = previous, previous.names
-                self.n_tasks_ = previous.n_tasks
                 raise ValueError(
                     f"partial_fit got tasks {list(data.layout.names)} but earlier chunks had "
                     f"{list(previous.names)}: every wide-format chunk needs the same tasks."

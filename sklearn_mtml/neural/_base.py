@@ -660,10 +660,7 @@ class BaseMultiTaskNet(NetPredictMixin):
             if fitted or classes is not None:
                 target = previous if fitted else with_classes(data.layout, classes)
                 data = align_targets(data, target)
-                self._task_layout = target
-                self.task_names_ = target.names
-                self.n_tasks_ = target.n_tasks
-            self._set_label_attributes(data)
+            self._record_tasks(data)
             self._fit(data, epochs=1, partial=True)
         return self
 
@@ -677,11 +674,9 @@ class BaseMultiTaskNet(NetPredictMixin):
 
         check_is_fitted(self, "net_")
         features, _ = check_predict_X(self, X, self._allow_nan_X, self._convert_X)
-        # validation records task attributes on what it is given: a shallow copy here
-        probe = copy.copy(self)
         data = validate_fit_data(
-            probe, X, y, task_types=self._get_task_types(), task_column=self.task_column,
-            allow_nan_X=True, convert_X=lambda features, reset: features,
+            self, X, y, task_types=self._get_task_types(), task_column=self.task_column,
+            allow_nan_X=True, convert_X=lambda features, reset: features, reset=False,
         )
         fitted = self._net_layout_
         if not fitted.long and list(data.layout.names) != list(fitted.names):

@@ -54,9 +54,9 @@ DEPRECATED_ARCHITECTURE = ("n_experts", "expert_sizes", "n_task_experts", "n_lev
 #: The parameters shared by every neural estimator, in signature order.
 NET_PARAMS: tuple[Param, ...] = (
     Param("architecture", "shared_bottom", [*ARCHITECTURES.constraint(), torch.nn.Module]),
-    Param("architecture_params", None, [None, dict]),
     Param("hidden_layer_sizes", (64,), ["array-like", _positive_int()]),
     Param("tower_sizes", (), ["array-like", _positive_int()]),
+    Param("architecture_params", None, [None, dict]),
     Param("n_experts", DEPRECATED, _deprecated(_positive_int())),
     Param("expert_sizes", DEPRECATED, _deprecated(None, "array-like", _positive_int())),
     Param("n_task_experts", DEPRECATED, _deprecated(_positive_int())),
