@@ -127,7 +127,7 @@ def encode_minilm(texts: Sequence[str], device="cpu", batch_size: int = 64,
     """
     import torch
 
-    from .utils._torch import torch_threads as _torch_threads
+    from .utils._torch import torch_threads
 
     texts = ["" if t is None else str(t) for t in texts]
     out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
@@ -141,7 +141,7 @@ def encode_minilm(texts: Sequence[str], device="cpu", batch_size: int = 64,
         minilm_path()
         return out
     model = load_minilm(device)
-    with _torch_threads(n_threads), torch.inference_mode():
+    with torch_threads(n_threads), torch.inference_mode():
         unique = model.encode(
             list(index), batch_size=int(batch_size), convert_to_numpy=True,
             normalize_embeddings=True, show_progress_bar=False,

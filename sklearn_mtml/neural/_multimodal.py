@@ -11,9 +11,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from .._base import MultiTaskClassifierMixin, MultiTaskRegressorMixin
-from .._modalities import TEXT_VECTORIZERS, ModalityPreprocessor, validate_modality_X
+from .._modalities import (
+    TEXT_VECTORIZERS,
+    ModalityPreprocessor,
+    block_class,
+    validate_modality_X,
+)
 from .._targets import TaskData
-from ..nn.encoders import make_encoder
 from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, fusion_class, make_fusion
 from ._base import BaseMultiTaskNet
 from ._params import NET_PARAMS, Param, constraints, make_init
@@ -200,42 +204,29 @@ class _MultiModalNet(BaseMultiTaskNet):
         if not sizes or min(sizes) < 1:
             raise ValueError(f"encoder_sizes must be positive widths, got {self.encoder_sizes}.")
         raw = bool(getattr(fusion_class(self.fusion), "raw_inputs", False))
-        pre = self.preprocessor_
-        encoders, n_inputs = {}, {}
+        encoders, n_inputs, dense = {}, {}, {}
         for m in self.modalities_:
-            kind = m.kind
-            if kind == "text" and pre.text_vectorizer == "minilm":
-                kind = "numeric"  # dense sentence embeddings
-            encoders[m.name] = make_encoder(
-                kind,
-                n_numeric=pre.n_numeric_.get(m.name, 0),
-                cardinalities=pre.cardinalities_.get(m.name, ()),
-                vocabulary_size=pre.vocabulary_size_.get(m.name, 1),
-                image_shape=m.image_shape,
-                hidden=sizes[:-1],
-                out_features=sizes[-1],
-                embedding_dim=int(self.text_embedding_dim) if kind == "text" else None,
-                dropout=float(self.dropout),
+            block = self.preprocessor_.block(m)
+            encoders[m.name] = block.make_encoder(
+                hidden=sizes[:-1], out_features=sizes[-1], activation=self.activation,
+                dropout=float(self.dropout), raw=raw,
+                text_embedding_dim=int(self.text_embedding_dim),
                 token_dropout=float(self.text_token_dropout),
-                raw=raw,
             )
-            n_inputs[m.name] = len(pre_inputs(kind))
+            n_inputs[m.name] = len(block.inputs)
+            size = block.dense_size()  # width of the dense float input, for reconstruction
+            if size is not None:
+                dense[m.name] = size
         fusion = make_fusion(
             self.fusion, [e.out_features for e in encoders.values()], int(self.fusion_size),
             float(self.dropout), **(self.fusion_params or {}),
         )
         head = self._build_sharing(fusion.out_features, out_sizes)
-        dense = {  # width of each modality's dense float input, for reconstruction
-            m.name: int(np.prod(m.image_shape)) if m.kind == "image"
-            else pre.n_numeric_.get(m.name, 0)
-            for m in self.modalities_ if m.kind in ("numeric", "tabular", "image")
-        }
         return MultiModalNetwork(encoders, n_inputs, fusion, out_sizes,
                                  modality_dropout=float(self.modality_dropout), head=head,
                                  alignment_weight=float(self.alignment_weight),
                                  reconstruction_weight=float(self.reconstruction_weight),
                                  reconstruct_sizes=dense)
-
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -246,10 +237,7 @@ class _MultiModalNet(BaseMultiTaskNet):
 
 def pre_inputs(kind: str) -> tuple[str, ...]:
     """Names of the arrays :class:`ModalityPreprocessor` makes for a modality type."""
-    return {
-        "numeric": ("x",), "categorical": ("codes",), "tabular": ("x", "codes"),
-        "text": ("ids", "weights"), "image": ("x",),
-    }[kind]
+    return block_class(kind).inputs
 
 
 _CLASSIFIER_DOC = """Multi-modal neural network classifier: encoders, fusion, multi-task heads.

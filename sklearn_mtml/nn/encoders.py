@@ -25,6 +25,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .._modalities import block_class
+from .heads import MLP, make_activation
+
 __all__ = [
     "ImageCNNEncoder",
     "TabularEncoder",
@@ -35,10 +38,13 @@ __all__ = [
 
 
 def mlp(in_features: int, hidden: Sequence[int], out_features: int | None,
-        dropout: float = 0.0, activate_output: bool = True) -> tuple[nn.Module, int]:
-    """A ReLU multi-layer perceptron; returns ``(module, output size)``.
+        dropout: float = 0.0, activation: str | nn.Module = "relu") -> tuple[nn.Module, int]:
+    """:class:`~sklearn_mtml.nn.heads.MLP` over ``hidden`` then ``out_features``, and its
+    output size.
 
-    ``out_features=None`` ends at the last hidden layer (identity when ``hidden`` is empty).
+    Kept for :mod:`sklearn_mtml.nn.fusion`, which still calls it; new code builds
+    ``MLP`` directly. ``out_features=None`` ends at the last hidden layer (identity when
+    ``hidden`` is empty).
 
     Examples
     --------
@@ -48,17 +54,14 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int | None,
     >>> net(torch.zeros(2, 4)).shape, size
     (torch.Size([2, 3]), 3)
     """
-    layers: list[nn.Module] = []
-    size = in_features
-    widths = list(hidden) + ([out_features] if out_features is not None else [])
-    for k, width in enumerate(widths):
-        layers.append(nn.Linear(size, width))
-        if k < len(widths) - 1 or activate_output:
-            layers.append(nn.ReLU())
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-        size = width
-    return (nn.Sequential(*layers) if layers else nn.Identity()), size
+    net = _mlp(in_features, hidden, out_features, activation, dropout)
+    return net, net.out_features
+
+
+def _mlp(in_features: int, hidden: Sequence[int], out_features: int | None,
+         activation: str | nn.Module, dropout: float) -> MLP:
+    return MLP(in_features, [*hidden, *([] if out_features is None else [out_features])],
+               activation, dropout)
 
 
 class TabularEncoder(nn.Module):
@@ -77,6 +80,8 @@ class TabularEncoder(nn.Module):
     out_features : int or None, default=32
         Output size; ``None`` ends at the last hidden layer (raw when ``hidden=()``).
     dropout : float, default=0.0
+    activation : str or nn.Module, default="relu"
+        Activation of the MLP (a name of :data:`~sklearn_mtml.nn.heads.ACTIVATIONS`).
 
     Examples
     --------
@@ -89,14 +94,16 @@ class TabularEncoder(nn.Module):
 
     def __init__(self, n_numeric: int, cardinalities: Sequence[int] = (),
                  embedding_dim: int | None = None, hidden: Sequence[int] = (64,),
-                 out_features: int | None = 32, dropout: float = 0.0):
+                 out_features: int | None = 32, dropout: float = 0.0,
+                 activation: str | nn.Module = "relu") -> None:
         super().__init__()
         self.n_numeric = n_numeric
         self.embeddings = nn.ModuleList(
             nn.Embedding(c, embedding_dim or min(16, (c + 1) // 2 + 1)) for c in cardinalities
         )
         size = n_numeric + sum(e.embedding_dim for e in self.embeddings)
-        self.net, self.out_features = mlp(size, hidden, out_features, dropout)
+        self.net = _mlp(size, hidden, out_features, activation, dropout)
+        self.out_features = self.net.out_features
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         parts = []
@@ -127,6 +134,8 @@ class TextBagEncoder(nn.Module):
     dropout : float, default=0.0
     token_dropout : float, default=0.0
         In training, each n-gram of each text is dropped with this probability.
+    activation : str or nn.Module, default="relu"
+        Activation of the bag and of the MLP.
 
     Examples
     --------
@@ -140,7 +149,8 @@ class TextBagEncoder(nn.Module):
 
     def __init__(self, vocabulary_size: int, embedding_dim: int = 64,
                  hidden: Sequence[int] = (), out_features: int | None = 32,
-                 dropout: float = 0.0, token_dropout: float = 0.0):
+                 dropout: float = 0.0, token_dropout: float = 0.0,
+                 activation: str | nn.Module = "relu") -> None:
         super().__init__()
         self.token_dropout = float(token_dropout)
         self.bag = nn.EmbeddingBag(max(vocabulary_size, 1), embedding_dim, mode="sum",
@@ -153,8 +163,10 @@ class TextBagEncoder(nn.Module):
             self.bag.weight[0].zero_()
         self.bias = nn.Parameter(torch.zeros(embedding_dim))
         self.raw = out_features is None and not hidden
-        self.net, self.out_features = mlp(embedding_dim, hidden, out_features, dropout)
+        self.net = _mlp(embedding_dim, hidden, out_features, activation, dropout)
+        self.out_features = self.net.out_features
         self.drop = nn.Dropout(dropout)
+        self.activation = make_activation(activation)
 
     def forward(self, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         weights = weights.float()
@@ -165,11 +177,11 @@ class TextBagEncoder(nn.Module):
         h = self.bag(ids.long(), per_sample_weights=weights) + self.bias
         if self.raw:
             return h
-        return self.net(self.drop(torch.relu(h)))
+        return self.net(self.drop(self.activation(h)))
 
 
 class ImageCNNEncoder(nn.Module):
-    """A small CNN: two conv-ReLU-pool blocks, global pooling to 4x4, then an MLP.
+    """A small CNN: two conv-activation-pool blocks, global pooling to 4x4, then an MLP.
 
     Parameters
     ----------
@@ -180,6 +192,8 @@ class ImageCNNEncoder(nn.Module):
     out_features : int or None, default=32
         ``None`` with ``hidden=()``: raw (the flattened image).
     dropout : float, default=0.0
+    activation : str or nn.Module, default="relu"
+        Activation after each convolution and in the MLP.
 
     Examples
     --------
@@ -191,7 +205,7 @@ class ImageCNNEncoder(nn.Module):
 
     def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (16, 32),
                  hidden: Sequence[int] = (), out_features: int | None = 32,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, activation: str | nn.Module = "relu") -> None:
         super().__init__()
         c, h, w = image_shape
         self.raw = out_features is None and not hidden
@@ -202,15 +216,16 @@ class ImageCNNEncoder(nn.Module):
         layers: list[nn.Module] = []
         size = c
         for width in channels:
-            layers += [nn.Conv2d(size, width, 3, padding=1), nn.ReLU()]
+            layers += [nn.Conv2d(size, width, 3, padding=1), make_activation(activation)]
             if min(h, w) >= 4:
                 layers.append(nn.MaxPool2d(2))
                 h, w = h // 2, w // 2
             size = width
         layers += [nn.AdaptiveAvgPool2d((min(h, 4), min(w, 4))), nn.Flatten()]
         self.features = nn.Sequential(*layers)
-        self.net, self.out_features = mlp(size * min(h, 4) * min(w, 4), hidden, out_features,
-                                          dropout)
+        self.net = _mlp(size * min(h, 4) * min(w, 4), hidden, out_features, activation,
+                        dropout)
+        self.out_features = self.net.out_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.features(x.float()))
@@ -220,8 +235,11 @@ def make_encoder(kind: str, *, n_numeric: int = 0, cardinalities: Sequence[int] 
                  vocabulary_size: int = 1, image_shape: Sequence[int] | None = None,
                  hidden: Sequence[int] = (64,), out_features: int | None = 32,
                  embedding_dim: int | None = None, dropout: float = 0.0,
-                 token_dropout: float = 0.0, raw: bool = False) -> nn.Module:
+                 token_dropout: float = 0.0, activation: str | nn.Module = "relu",
+                 raw: bool = False) -> nn.Module:
     """The encoder of a modality type (``raw=True``: the untrained-representation variant).
+
+    The type's block class (:data:`sklearn_mtml._modalities.MODALITY_BLOCKS`) builds it.
 
     Examples
     --------
@@ -231,20 +249,12 @@ def make_encoder(kind: str, *, n_numeric: int = 0, cardinalities: Sequence[int] 
     >>> make_encoder("video")
     Traceback (most recent call last):
     ...
-    ValueError: Unknown encoder 'video'; choose one of ['categorical', 'image', 'numeric', \
-'tabular', 'text'].
+    ValueError: Unknown encoder 'video'; choose one of ['numeric', 'categorical', \
+'tabular', 'text', 'image'] (an image shape goes as ('image', (H, W))).
     """
-    if raw:
-        hidden, out_features = (), None
-    if kind in ("numeric", "categorical", "tabular"):
-        return TabularEncoder(n_numeric, cardinalities, embedding_dim, hidden, out_features,
-                              dropout)
-    if kind == "text":
-        return TextBagEncoder(vocabulary_size, embedding_dim or 64, hidden if not raw else (),
-                              out_features, dropout, token_dropout=token_dropout)
-    if kind == "image":
-        return ImageCNNEncoder(tuple(image_shape), out_features=out_features, dropout=dropout)
-    raise ValueError(
-        f"Unknown encoder {kind!r}; choose one of "
-        f"{sorted(['numeric', 'categorical', 'tabular', 'text', 'image'])}."
+    return block_class(kind).build_encoder(
+        n_numeric=n_numeric, cardinalities=cardinalities, vocabulary_size=vocabulary_size,
+        image_shape=image_shape, hidden=hidden, out_features=out_features,
+        embedding_dim=embedding_dim, dropout=dropout, token_dropout=token_dropout,
+        activation=activation, raw=raw,
     )
