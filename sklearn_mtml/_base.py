@@ -28,13 +28,11 @@ from ._targets import (
     check_predict_X,
     decode_predictions,
     fit_guard,
-    mean_over_tasks,
-    mean_task_score,
-    per_task_values,
     record_tasks,
     task_ids_of,
     validate_fit_data,
 )
+from ._task_scores import mean_over_tasks, mean_task_score, per_task_values
 
 
 class _MultiTaskMixin:

@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator
 
 from sklearn_mtml import MultiTaskRidge
 from sklearn_mtml._base import MultiTaskClassifierMixin
-from sklearn_mtml._targets import per_task_values, validate_fit_data
+from sklearn_mtml._targets import validate_fit_data
+from sklearn_mtml._task_scores import per_task_values
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,7 +8,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_mtml import MultiTaskRidge
 from sklearn_mtml._base import MultiTaskClassifierMixin
-from sklearn_mtml._targets import iter_tasks, mean_task_score
+from sklearn_mtml._task_scores import iter_tasks, mean_task_score
 
 
 class _NearestCentroidMT(MultiTaskClassifierMixin, BaseEstimator):

@@ -6,7 +6,7 @@ Every function accepts the two layouts of the task contract (``sklearn_mtml._tar
   labels as ``NaN`` / ``None`` / ``pd.NA``, ``y_pred`` of the same shape;
 * long: 1-D ``y_true`` and ``y_pred`` plus ``task_ids``, each row's task.
 
-Tasks come out in the order of :func:`sklearn_mtml._targets.iter_tasks`: the columns of
+Tasks come out in the order of :func:`sklearn_mtml._task_scores.iter_tasks`: the columns of
 ``y_true`` (wide) or the sorted task ids (long).
 """
 
@@ -23,7 +23,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from .._targets import iter_tasks, mean_over_tasks, per_task_values
+from .._task_scores import iter_tasks, mean_over_tasks, per_task_values
 
 __all__ = [
     "per_task_accuracy",

@@ -17,7 +17,8 @@ from numpy.typing import ArrayLike
 from sklearn.metrics._scorer import _BaseScorer  # subclasses share multi-metric's cache
 from sklearn.utils.validation import check_is_fitted
 
-from .._targets import iter_tasks, mean_over_tasks, per_task_values, task_ids_of
+from .._targets import task_ids_of
+from .._task_scores import iter_tasks, mean_over_tasks, per_task_values
 from ._per_task import (
     _accuracy_dict,
     _f1_dict,

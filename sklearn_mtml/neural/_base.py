@@ -49,6 +49,7 @@ from ._optimizers import OPTIMIZERS
 from ._params import NET_PARAMS, architecture_options, constraints, make_init
 from ._partial import align_targets, keep_task_attributes, with_classes
 from ._predict import NetPredictMixin
+from ._transfer import transfer_shared
 
 __all__ = ["BaseMultiTaskNet", "MaskedTaskLoss"]
 
@@ -582,36 +583,7 @@ class BaseMultiTaskNet(NetPredictMixin):
             )
 
     def _transfer_shared(self, module: nn.Module) -> None:
-        source = self.init_from
-        if source is None:
-            return
-        if isinstance(source, BaseMultiTaskNet):
-            if not hasattr(source, "net_"):
-                raise ValueError(
-                    "init_from is an unfitted estimator; pass a fitted one, or its network "
-                    "`fitted.net_.module_`."
-                )
-            source = source.net_.module_
-        if not isinstance(source, nn.Module):
-            raise TypeError(f"init_from must be a fitted estimator or a torch module, got "
-                            f"{type(source).__name__}.")
-        if type(source) is not type(module):
-            raise ValueError(
-                f"init_from has a {type(source).__name__} network but this estimator builds "
-                f"a {type(module).__name__}; use the same architecture."
-            )
-        targets = self._shared_modules(module)
-        for name, src in self._shared_modules(source).items():
-            try:
-                targets[name].load_state_dict(src.state_dict())
-            except (KeyError, RuntimeError) as exc:
-                raise ValueError(
-                    f"init_from's shared part {name!r} does not fit this network (same "
-                    f"input width and sizes needed): {exc}"
-                ) from None
-            if self.freeze_shared:
-                for p in targets[name].parameters():
-                    p.requires_grad_(False)
+        transfer_shared(module, self.init_from, self.freeze_shared, self._shared_modules)
 
     def __sklearn_clone__(self):
         """``sklearn.base.clone``, except that a fitted ``init_from`` estimator is passed on
