@@ -55,8 +55,8 @@ SIZES = {
     "independent": dict(hidden_layer_sizes=(16,)),
     "shared_bottom": dict(hidden_layer_sizes=(32,)),
     "cross_stitch": dict(hidden_layer_sizes=(16,)),
-    "mmoe": dict(hidden_layer_sizes=(32,), n_experts=4),
-    "ple": dict(hidden_layer_sizes=(32,), n_experts=2, n_levels=1),
+    "mmoe": dict(hidden_layer_sizes=(32,), architecture_params={"n_experts": 4}),
+    "ple": dict(hidden_layer_sizes=(32,), architecture_params={"n_experts": 2, "n_levels": 1}),
     "shared_private": dict(hidden_layer_sizes=(16,)),
 }
 
