@@ -19,7 +19,12 @@ matplotlib.use("Agg")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
-from api_reference import undocumented, write_api_reference, write_registries  # noqa: E402
+from api_reference import (  # noqa: E402
+    registry_lines,
+    undocumented,
+    write_api_reference,
+    write_registries,
+)
 
 import sklearn_mtml  # noqa: E402
 
@@ -120,6 +125,27 @@ def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
     return None
 
 
+def _skip_torch_module_members(app, what, name, obj, skip, options):
+    """Leave torch's own ``nn.Module`` members out of the pages of this package's modules.
+
+    Networks, fusions and task weightings are ``torch.nn.Module`` subclasses; their inherited
+    ``add_module``, ``register_forward_hook`` & co. carry torch's docstrings (not numpydoc,
+    nothing about this package). Members a class defines or overrides are kept.
+    """
+    torch = sys.modules.get("torch")
+    if what == "class" and torch is not None and name in vars(torch.nn.Module):
+        if getattr(torch.nn.Module, name, None) is obj:
+            return True
+    return None
+
+
+def _list_registry_names(app, what, name, obj, options, lines):
+    """A registry's page lists its names and their classes (a re-exported registry has no
+    docstring of its own: its ``#:`` comment lives in the defining module)."""
+    if what == "data":
+        lines.extend(registry_lines(obj))
+
+
 def _sklearn_docstring_refs(app, env, node, contnode):
     """Render scikit-learn's own cross-references as plain text in inherited docstrings.
 
@@ -146,4 +172,6 @@ def _warn_undocumented(app):
 def setup(app):
     app.connect("builder-inited", _warn_undocumented)
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
+    app.connect("autodoc-skip-member", _skip_torch_module_members)
+    app.connect("autodoc-process-docstring", _list_registry_names)
     app.connect("missing-reference", _sklearn_docstring_refs)

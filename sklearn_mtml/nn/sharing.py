@@ -10,20 +10,20 @@ same for 139 tasks as for 2. It also says which of its parameters are
 PCGrad or MGDA operate on) and which sub-modules form the shared part
 (:meth:`SharingNetwork.shared_modules`, what transfer to new tasks copies).
 
-=================  ===================================================================
-name               sharing
-=================  ===================================================================
-``independent``    none: one MLP per task (the single-task baseline)
-``shared_bottom``  hard sharing: one trunk MLP, then per-task towers (Caruana, 1997)
-``cross_stitch``   soft sharing: one column per task, mixed by learned cross-stitch units
-                   after every layer (Misra et al., 2016)
-``mmoe``           multi-gate mixture of experts (Ma et al., 2018)
-``ple``            progressive layered extraction: stacked CGC levels with shared and
-                   task-specific experts (Tang et al., 2020)
-``shared_private`` a shared and a private encoder per task; an adversarial task
-                   discriminator keeps task identity out of the shared part, an
-                   orthogonality penalty keeps the two parts apart (Liu et al., 2017)
-=================  ===================================================================
+==================  ===================================================================
+name                sharing
+==================  ===================================================================
+``independent``     none: one MLP per task (the single-task baseline)
+``shared_bottom``   hard sharing: one trunk MLP, then per-task towers (Caruana, 1997)
+``cross_stitch``    soft sharing: one column per task, mixed by learned cross-stitch units
+                    after every layer (Misra et al., 2016)
+``mmoe``            multi-gate mixture of experts (Ma et al., 2018)
+``ple``             progressive layered extraction: stacked CGC levels with shared and
+                    task-specific experts (Tang et al., 2020)
+``shared_private``  a shared and a private encoder per task; an adversarial task
+                    discriminator keeps task identity out of the shared part, an
+                    orthogonality penalty keeps the two parts apart (Liu et al., 2017)
+==================  ===================================================================
 
 A network may add a regulariser to the training objective through an
 ``auxiliary_loss()`` method returning a scalar tensor of its last training forward pass (or
