@@ -9,6 +9,7 @@ from ._attention import AttentionFusion
 from ._base import Fusion
 from ._concat import ConcatFusion, EarlyFusion
 from ._gated import GatedFusion
+from ._hierarchical import HierarchicalFusion
 from ._late import LateFusion
 from ._low_rank import LowRankFusion
 from ._tensor import TensorFusion
@@ -24,6 +25,7 @@ FUSIONS = Registry("fusion", Fusion, {
     "gated": GatedFusion,
     "tensor": TensorFusion,
     "low_rank": LowRankFusion,
+    "hierarchical": HierarchicalFusion,
 })
 
 
