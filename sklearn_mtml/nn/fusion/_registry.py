@@ -12,6 +12,7 @@ from ._gated import GatedFusion
 from ._hierarchical import HierarchicalFusion
 from ._late import LateFusion
 from ._low_rank import LowRankFusion
+from ._sequential import SequentialFusion
 from ._tensor import TensorFusion
 
 __all__ = ["FUSIONS", "fusion_class", "make_fusion"]
@@ -26,6 +27,7 @@ FUSIONS = Registry("fusion", Fusion, {
     "tensor": TensorFusion,
     "low_rank": LowRankFusion,
     "hierarchical": HierarchicalFusion,
+    "sequential": SequentialFusion,
 })
 
 
