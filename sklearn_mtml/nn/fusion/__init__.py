@@ -18,6 +18,8 @@ name                    method
 ``"gated"``             gated multimodal unit (Arevalo et al., 2017), softmax gates
 ``"tensor"``            tensor fusion: outer product of ``[1, h_m]`` (Zadeh et al., 2017)
 ``"low_rank"``          low-rank multimodal fusion (Liu et al., 2018)
+``"hierarchical"``      fused level by level along a tree of groups (``groups=``)
+``"sequential"``        a GRU cell reads the modalities in turn (``order=``)
 ======================  ==================================================================
 
 :class:`MultiModalNetwork` puts encoders, a fusion and per-task heads together.
@@ -40,10 +42,12 @@ from ._attention import AttentionFusion
 from ._base import Fusion
 from ._concat import ConcatFusion, EarlyFusion
 from ._gated import GatedFusion
+from ._hierarchical import HierarchicalFusion
 from ._late import LateFusion
 from ._low_rank import LowRankFusion
 from ._network import MultiModalNetwork
 from ._registry import FUSIONS, fusion_class, make_fusion
+from ._sequential import SequentialFusion
 from ._tensor import TensorFusion
 
 __all__ = [
@@ -53,9 +57,11 @@ __all__ = [
     "EarlyFusion",
     "Fusion",
     "GatedFusion",
+    "HierarchicalFusion",
     "LateFusion",
     "LowRankFusion",
     "MultiModalNetwork",
+    "SequentialFusion",
     "TensorFusion",
     "fusion_class",
     "make_fusion",
