@@ -7,6 +7,7 @@ are fused at the next level.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -90,7 +91,7 @@ class HierarchicalFusion(Fusion):
         if not isinstance(tree, list | tuple):
             tree = [tree]
         modality_positions(_leaves(tree), n, names, "groups")  # validates every leaf
-        self.groups = tree
+        self.groups = copy.deepcopy(tree)  # not an alias of the caller's fusion_params
         self.leaves = nn.ModuleList(
             nn.Sequential(nn.Linear(d, self.out_features), nn.ReLU()) for d in self.in_features
         )
