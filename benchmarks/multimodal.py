@@ -47,7 +47,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn_mtml.datasets import load_multiple_features, load_womens_ecommerce
 from sklearn_mtml.multimodal import LateFusionClassifier
 
-FUSIONS = ["early", "concat", "late", "attention", "gated", "tensor", "low_rank"]
+FUSIONS = ["early", "concat", "late", "attention", "gated", "tensor", "low_rank", "hierarchical",
+           "sequential"]
 
 #: Multiple Features: MultiModalClassifier's defaults; the rows vary only ``fusion``.
 MFEAT_NEURAL = dict(random_state=0)

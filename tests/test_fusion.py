@@ -65,7 +65,7 @@ def test_gradient_flows_to_every_parameter_and_present_input(name):
 
 
 def test_unknown_fusion_and_encoder():
-    with pytest.raises(ValueError, match="Unknown fusion 'sum'"):
+    with pytest.raises(ValueError, match=r"fusion='sum' is not supported: use one of \["):
         make_fusion("sum", SIZES, 8)
     with pytest.raises(ValueError, match="Unknown encoder 'audio'"):
         make_encoder("audio")
@@ -183,3 +183,129 @@ def test_network_adds_the_head_networks_own_regulariser():
     expected = head.auxiliary_loss()
     assert expected is not None
     torch.testing.assert_close(net.auxiliary_loss(), expected)  # was None before
+
+
+# --------------------------------------------------------------- hierarchical / sequential
+NEW = ["hierarchical", "sequential"]
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_absent_modality_changes_nothing_and_gets_no_gradient(name):
+    torch.manual_seed(0)
+    fusion = make_fusion(name, SIZES, 8)
+    mask = _mask()[[0, 1, 2, 4, 5]]  # no empty row: those read the absent embeddings
+    inputs = _inputs(n=5)
+    before = fusion(inputs, mask)
+    with torch.no_grad():
+        for p in fusion.absent:
+            p.normal_()
+    torch.testing.assert_close(fusion(inputs, mask), before)
+    fusion(inputs, mask).pow(2).sum().backward()
+    assert all(p.grad is None or (p.grad == 0).all() for p in fusion.absent)
+
+
+def test_hierarchical_pair_with_one_absent_member_is_that_member():
+    torch.manual_seed(0)
+    fusion = make_fusion("hierarchical", [3, 5], 8).eval()
+    h = [torch.randn(4, 3), torch.randn(4, 5)]
+    only_first = torch.tensor([[True, False]] * 4)
+    torch.testing.assert_close(fusion(h, only_first), fusion.leaves[0](h[0]))
+    only_second = torch.tensor([[False, True]] * 4)
+    torch.testing.assert_close(fusion(h, only_second), fusion.leaves[1](h[1]))
+
+
+def test_hierarchical_default_tree_is_adjacent_pairs():
+    assert make_fusion("hierarchical", [2] * 6, 4).groups == [[[0, 1], [2, 3]], [4, 5]]
+    assert make_fusion("hierarchical", [2] * 3, 4).groups == [[0, 1], 2]
+    fusion = make_fusion("hierarchical", [2], 4)  # one modality: its projection
+    x = torch.randn(3, 2)
+    torch.testing.assert_close(fusion([x], torch.ones(3, 1, dtype=torch.bool)),
+                               fusion.leaves[0](x))
+
+
+def test_sequential_skips_absent_steps():
+    torch.manual_seed(0)
+    fusion = make_fusion("sequential", SIZES, 8, order=[2, 0, 1]).eval()
+    h = _inputs(n=4)
+    mask = torch.tensor([[True, False, True]] * 4)
+    state = fusion.initial.expand(4, -1)
+    for m in (2, 0):  # modality 1 is absent: no step
+        state = fusion.cell(fusion.inputs[m](h[m]), state)
+    torch.testing.assert_close(fusion(h, mask), state)
+
+
+@pytest.mark.parametrize("name, param, a, b", [
+    ("hierarchical", "groups", [[0, 1], 2], [[0, 2], 1]),
+    ("sequential", "order", [0, 1, 2], [2, 1, 0]),
+])
+def test_structure_changes_the_output(name, param, a, b):
+    h, mask = _inputs(), torch.ones(6, 3, dtype=torch.bool)
+    torch.manual_seed(0)
+    first = make_fusion(name, SIZES, 8, **{param: a})
+    torch.manual_seed(0)  # same parameters, other structure
+    second = make_fusion(name, SIZES, 8, **{param: b})
+    assert not torch.allclose(first(h, mask), second(h, mask))
+
+
+@pytest.mark.parametrize("name, param, value", [
+    ("hierarchical", "groups", [["a", "c"], "b"]),
+    ("sequential", "order", ["c", "a", "b"]),
+])
+def test_modality_names_with_names_given(name, param, value):
+    positions = [[0, 2], 1] if name == "hierarchical" else [2, 0, 1]
+    h, mask = _inputs(), _mask()
+    torch.manual_seed(0)
+    by_name = make_fusion(name, SIZES, 8, names=["a", "b", "c"], **{param: value})
+    torch.manual_seed(0)
+    by_position = make_fusion(name, SIZES, 8, **{param: positions})
+    torch.testing.assert_close(by_name(h, mask), by_position(h, mask))
+
+
+@pytest.mark.parametrize("name, param", [("hierarchical", "groups"), ("sequential", "order")])
+@pytest.mark.parametrize("value, bad", [
+    ([[0, 1], [1, 2]], "modality 1 appears twice"),
+    ([[0, 7], 1, 2], "7 is not a modality position"),
+    ([[0, 1]], r"leaves out modalities at positions \[2\]"),
+    ([[0, "text"], 2], "'text' is a modality name"),
+    ([[0, True], 2], "True is not a modality position"),
+])
+def test_invalid_structure_names_fusion_params_and_the_entry(name, param, value, bad):
+    if name == "sequential":  # a flat order
+        value = [leaf for v in value for leaf in (v if isinstance(v, list) else [v])]
+    with pytest.raises(ValueError, match=f"fusion_params {param}.*{bad}"):
+        make_fusion(name, SIZES, 8, **{param: value})
+
+
+def test_invalid_structure_other_cases():
+    with pytest.raises(ValueError, match=r"fusion_params groups: an empty group"):
+        make_fusion("hierarchical", SIZES, 8, groups=[[0, 1], [], 2])
+    with pytest.raises(ValueError, match="fusion_params order must be a list"):
+        make_fusion("sequential", SIZES, 8, order="abc")
+    with pytest.raises(ValueError, match=r"fusion_params order: 'd' is not a modality"):
+        make_fusion("sequential", SIZES, 8, order=["a", "b", "d"], names=["a", "b", "c"])
+
+
+@pytest.mark.parametrize("name, params", [
+    ("hierarchical", None), ("hierarchical", {"groups": [[1, 2], 0]}),
+    ("sequential", None), ("sequential", {"order": [2, 1, 0]}),
+])
+def test_estimator_end_to_end_with_missing_modalities(name, params):
+    import numpy as np
+
+    from sklearn_mtml.neural import MultiModalClassifier
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 150)
+    X = rng.normal(size=(150, 6)) + y[:, None]
+    X[:20, 0:2] = np.nan  # first modality absent in some rows
+    X[15:40, 4:6] = np.nan  # third modality absent (rows 15-19: two absent)
+    spec = {"m0": [0, 1], "m1": [2, 3], "m2": [4, 5]}
+    clf = MultiModalClassifier(spec, fusion=name, fusion_params=params, encoder_sizes=(8,),
+                               fusion_size=8, max_epochs=30, lr=0.02, random_state=0)
+    clf.fit(X, y)
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all() and proba.shape == (150, 3)
+    assert (clf.predict(X) == y).mean() > 0.8
+    with pytest.raises(ValueError, match="fusion_params"):
+        clf.set_params(fusion_params={("groups" if name == "hierarchical" else "order"):
+                                      [0, 0, 1]}).fit(X, y)
