@@ -65,7 +65,7 @@ def test_gradient_flows_to_every_parameter_and_present_input(name):
 
 
 def test_unknown_fusion_and_encoder():
-    with pytest.raises(ValueError, match=r"fusion='sum' is not supported: use one of \["):
+    with pytest.raises(ValueError, match="Unknown fusion 'sum'"):
         make_fusion("sum", SIZES, 8)
     with pytest.raises(ValueError, match="Unknown encoder 'audio'"):
         make_encoder("audio")

@@ -36,7 +36,8 @@ from .._targets import (
 )
 from ..balancing import WEIGHTINGS, get_weighting
 from ..nn.heads import ACTIVATIONS, TaskHeads
-from ..nn.sharing import ARCHITECTURES, build_architecture, declared_options
+from ..nn.sharing import ARCHITECTURES, build_architecture
+from ..utils._registry import declared_options
 from ..utils._torch import torch_threads
 from . import _accelerate
 from ._callbacks import EpochProgressBar

@@ -18,7 +18,8 @@ from .._modalities import (
     validate_modality_X,
 )
 from .._targets import TaskData
-from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, fusion_class, make_fusion
+from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, make_fusion
+from ..utils._registry import declared_options
 from ._base import BaseMultiTaskNet
 from ._params import NET_PARAMS, Param, constraints, make_init
 
@@ -48,8 +49,8 @@ _PARAMS_DOC = """
     modality_types : dict or None, default=None
         Overrides of the inferred types: ``"numeric"``, ``"categorical"``, ``"tabular"``,
         ``"text"``, ``"image"`` or ``("image", (H, W))`` / ``("image", (C, H, W))``.
-    fusion : {"early", "concat", "late", "attention", "gated", "tensor", "low_rank"}, \
-Fusion subclass or instance, default="attention"
+    fusion : {"early", "concat", "late", "attention", "gated", "tensor", "low_rank", \
+"hierarchical", "sequential"}, Fusion subclass, factory or instance, default="attention"
         How modality representations are combined (:mod:`sklearn_mtml.nn.fusion`). The
         default, self-attention over modality tokens, was the most accurate on Multiple
         Features (benchmarks/README.md, "Multi-modal"); ``"concat"`` is the cheapest.
@@ -133,7 +134,7 @@ accelerator
 MULTIMODAL_PARAMS = (
     Param("modalities", None, [dict, None], keyword_only=False),
     Param("modality_types", None, [dict, None]),
-    Param("fusion", "attention", [StrOptions(set(FUSIONS)), type, Fusion]),
+    Param("fusion", "attention", [*FUSIONS.constraint(), Fusion]),
     Param("fusion_params", None, [dict, None]),
     Param("fusion_size", 64, [Interval(Integral, 1, None, closed="left")]),
     Param("encoder_sizes", (128, 64), ["array-like"]),
@@ -199,11 +200,20 @@ class _MultiModalNet(BaseMultiTaskNet):
         device = self._resolve_device() if fit else getattr(self, "device_", None)
         return {"device": device, "n_threads": self.n_threads}
 
+    def _fusion_options(self) -> dict:
+        """``fusion_params``, plus the modality names for a fusion that declares ``names``
+        (so that its ``groups=`` / ``order=`` may name modalities)."""
+        options = dict(self.fusion_params or {})
+        factory = FUSIONS.lookup(self.fusion)
+        if not isinstance(factory, Fusion) and "names" in (declared_options(factory) or ()):
+            options.setdefault("names", [m.name for m in self.modalities_])
+        return options
+
     def _build_module(self, X_t, out_sizes: list[int]) -> nn.Module:
         sizes = tuple(int(s) for s in np.atleast_1d(self.encoder_sizes))
         if not sizes or min(sizes) < 1:
             raise ValueError(f"encoder_sizes must be positive widths, got {self.encoder_sizes}.")
-        raw = bool(getattr(fusion_class(self.fusion), "raw_inputs", False))
+        raw = bool(getattr(FUSIONS.lookup(self.fusion), "raw_inputs", False))
         encoders, n_inputs, dense = {}, {}, {}
         for m in self.modalities_:
             block = self.preprocessor_.block(m)
@@ -219,7 +229,7 @@ class _MultiModalNet(BaseMultiTaskNet):
                 dense[m.name] = size
         fusion = make_fusion(
             self.fusion, [e.out_features for e in encoders.values()], int(self.fusion_size),
-            float(self.dropout), **(self.fusion_params or {}),
+            float(self.dropout), **self._fusion_options(),
         )
         head = self._build_sharing(fusion.out_features, out_sizes)
         return MultiModalNetwork(encoders, n_inputs, fusion, out_sizes,

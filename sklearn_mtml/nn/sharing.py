@@ -40,14 +40,13 @@ a handful of kernels whatever the number of tasks.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils._registry import Registry
+from ..utils._registry import Registry, declared_options
 from .heads import (
     MLP,
     TaskHeads,
@@ -603,14 +602,3 @@ def build_architecture(spec, in_features: int, out_sizes: Sequence[int], **param
     accepted = declared_options(factory)
     kwargs = {k: v for k, v in params.items() if accepted is None or k in accepted}
     return factory(int(in_features), [int(s) for s in out_sizes], **kwargs)
-
-
-def declared_options(factory) -> set[str] | None:
-    """Keyword options ``factory`` declares (``None``: it takes any, ``**kwargs``)."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
-        return None
-    return set(signature.parameters)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from sklearn.utils._param_validation import StrOptions
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "declared_options"]
 
 
 class Registry(Mapping):
@@ -140,3 +140,14 @@ def _is_factory(spec) -> bool:
     instance of another family is callable too, and must be refused)."""
     return (isinstance(spec, type) or inspect.isroutine(spec)
             or isinstance(spec, functools.partial))
+
+
+def declared_options(factory) -> set[str] | None:
+    """Keyword options ``factory`` declares (``None``: it takes any, ``**kwargs``)."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return None
+    return set(signature.parameters)
