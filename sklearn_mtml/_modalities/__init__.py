@@ -62,6 +62,7 @@ from ._preprocessor import TEXT_VECTORIZERS, ModalityBlocks, ModalityPreprocesso
 from ._spec import (
     DEFAULT_MODALITY,
     Modality,
+    fit_modalities,
     presence_mask,
     resolve_modalities,
     validate_modality_X,
@@ -97,5 +98,6 @@ __all__ = [
     "modality_frame",
     "presence_mask",
     "resolve_modalities",
+    "fit_modalities",
     "validate_modality_X",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "Modality",
     "presence_mask",
     "resolve_modalities",
+    "fit_modalities",
     "validate_modality_X",
 ]
 
@@ -270,10 +271,9 @@ def presence_mask(X, modalities: Sequence[Modality]) -> np.ndarray:
 def validate_modality_X(estimator, X, reset: bool) -> pd.DataFrame:
     """``convert_X`` hook of the multi-modal estimators.
 
-    At fit (``reset=True``) resolves ``estimator.modalities`` / ``modality_types`` and sets
-    ``estimator.modalities_`` (list of :class:`Modality`) and ``modality_names_``. At
-    predict, checks that ``X`` still has the fitted columns and that numeric modalities are
-    numeric and finite. Returns ``X`` as a DataFrame.
+    Returns ``X`` as a DataFrame and sets nothing. At predict (``reset=False``) also checks
+    that ``X`` still has the fitted columns and that each modality's values suit its kind;
+    at fit, :func:`fit_modalities` resolves and checks the modalities.
     """
     if sp.issparse(X):
         raise TypeError(
@@ -287,24 +287,27 @@ def validate_modality_X(estimator, X, reset: bool) -> pd.DataFrame:
             f"required by {type(estimator).__name__}."
         )
     if reset:
-        mods = resolve_modalities(
-            frame, getattr(estimator, "modalities", None),
-            getattr(estimator, "modality_types", None),
+        return frame
+    mods = estimator.modalities_
+    needed = max(max(m.positions) for m in mods) + 1
+    if frame.shape[1] < needed:
+        raise ValueError(
+            f"X has {frame.shape[1]} columns, but {type(estimator).__name__} was fitted "
+            f"with {needed}."
         )
-        estimator.modalities_ = mods
-        estimator.modality_names_ = np.array([m.name for m in mods], dtype=object)
-    else:
-        mods = estimator.modalities_
-        needed = max(max(m.positions) for m in mods) + 1
-        if frame.shape[1] < needed:
-            raise ValueError(
-                f"X has {frame.shape[1]} columns, but {type(estimator).__name__} was fitted "
-                f"with {needed}."
-            )
     for m in mods:
         m.block_class().check(m, m.frame(frame))
-    if not any(len(frame) and m.present(frame).any() for m in mods) and len(frame) and reset:
-        raise ValueError("Every modality is absent in every row of X: nothing to learn from.")
     return frame
+
+
+def fit_modalities(estimator, frame: pd.DataFrame) -> list[Modality]:
+    """The modalities of ``estimator.modalities`` / ``modality_types`` on a fit's ``X``
+    (from ``validate_modality_X``), checked; the estimator records them."""
+    mods = resolve_modalities(frame, estimator.modalities, estimator.modality_types)
+    for m in mods:
+        m.block_class().check(m, m.frame(frame))
+    if len(frame) and not any(m.present(frame).any() for m in mods):
+        raise ValueError("Every modality is absent in every row of X: nothing to learn from.")
+    return mods
 
 

@@ -21,6 +21,7 @@ from .._modalities import (
     _level_key,
     _missing_scalar,
     _numeric_array,
+    fit_modalities,
     validate_modality_X,
 )
 from .._targets import TaskData
@@ -172,6 +173,9 @@ class _BaseLateFusion:
                 )
 
     def _fit(self, data: TaskData):
+        mods = fit_modalities(self, data.X)
+        self.modalities_ = mods
+        self.modality_names_ = np.array([m.name for m in mods], dtype=object)
         self._check_keys()
         if self._classifier:
             for name, classes in zip(data.layout.names, data.layout.classes):
@@ -181,7 +185,6 @@ class _BaseLateFusion:
                         f"{type(self).__name__} needs class labels (use a regressor)."
                     )
         X = data.X
-        mods = self.modalities_
         inputs = [_member_input(m, X) for m in mods]
         presence = np.column_stack([m.present(X) for m in mods])
         self.members_, self.final_estimators_, self._priors = [], [], []

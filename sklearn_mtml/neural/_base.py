@@ -101,9 +101,13 @@ class BaseMultiTaskNet(NetPredictMixin):
         Turn the validated ``X`` (what the mixin's ``_convert_X`` returned; a float64 array
         by default) into CPU tensors: one float32 tensor, or a dict of tensors (e.g. one per
         modality plus presence masks). Every tensor has the samples on its first dimension.
-        Called with ``fit=True`` in ``fit`` (may learn preprocessing, stored as attributes
-        ending in ``_``) and ``fit=False`` at predict time.
-    ``_build_module(self, X_t, out_sizes: list[int]) -> torch.nn.Module``
+        Uses the fitted preprocessing, if any; ``fit`` says whether a fit calls it.
+    ``_fit_inputs(self, X, reuse: bool) -> (tensors, dict)``
+        At fit: the tensors, and what was learnt of the inputs (preprocessing) as a dict of
+        fitted attributes (names ending in ``_``), recorded with the rest of the fit and
+        passed to ``_build_module`` as keyword arguments. ``reuse``: warm start /
+        ``partial_fit`` keep the first fit's preprocessing. Default: ``_to_tensors``.
+    ``_build_module(self, X_t, out_sizes: list[int], **inputs) -> torch.nn.Module``
         Build the network. ``forward`` receives a batch of ``X_t`` *whole* (the tensor or
         the dict, not unpacked as keyword arguments) and returns either a list of per-task
         outputs (``(batch, out_sizes[t])`` each) or one tensor of the outputs side by side,
@@ -306,6 +310,9 @@ class BaseMultiTaskNet(NetPredictMixin):
     def _to_tensors(self, X, fit: bool) -> TensorInput:
         return torch.tensor(np.asarray(X, dtype=np.float32))
 
+    def _fit_inputs(self, X, reuse: bool) -> tuple[TensorInput, dict]:
+        return self._to_tensors(X, fit=True), {}
+
     def _build_module(self, X_t: TensorInput, out_sizes: list[int]) -> nn.Module:
         if isinstance(X_t, Mapping):
             raise TypeError(
@@ -343,11 +350,11 @@ class BaseMultiTaskNet(NetPredictMixin):
     def _fit(self, data: TaskData, epochs: int | None = None, partial: bool = False):
         plan = self._plan(data, epochs, partial)
         with local_torch_rng(plan.seed, plan.device), torch_threads(self.n_threads):
-            X_t, scaling, train, valid = self._encode(data, plan)
+            X_t, inputs, scaling, train, valid = self._encode(data, plan)
             net = self._build(X_t, data.layout, plan, early_stopping=valid is not None,
-                              scaling=scaling)
+                              inputs=inputs)
             self._train(net, train, valid, plan)
-        self._record(net, plan, data.layout, scaling)
+        self._record(net, plan, data.layout, scaling, inputs)
         return self
 
     def _plan(self, data: TaskData, epochs: int | None, partial: bool) -> _Plan:
@@ -396,20 +403,22 @@ class BaseMultiTaskNet(NetPredictMixin):
         self._net_callbacks(early_stopping=False)
 
     def _encode(self, data: TaskData, plan: _Plan):
-        """Inputs as tensors, the target scaling, and the training / validation tensors."""
-        X_t = self._to_tensors(data.X, fit=True)
+        """Inputs as tensors (and what was learnt of them), the target scaling, and the
+        training / validation tensors."""
+        X_t, inputs = self._fit_inputs(data.X, plan.reuse)
         scaling = ((self._target_mean_, self._target_scale_) if plan.reuse
                    else target_scaling(data, self.target_scaling))
         full = TaskTensors(X_t, encode_targets(data, *scaling))
         train, valid = split(full, data, plan.seed, plan.validate, self.validation_fraction)
-        return X_t, scaling, train, valid
+        return X_t, inputs, scaling, train, valid
 
-    def _build(self, X_t, layout: TaskLayout, plan: _Plan, early_stopping: bool, scaling):
+    def _build(self, X_t, layout: TaskLayout, plan: _Plan, early_stopping: bool,
+               inputs: dict):
         """A new net, or the previous one (warm start / partial_fit)."""
         accelerator = plan.accelerator
         if not plan.reuse:
             return self._make_net(X_t, layout, plan.device, early_stopping=early_stopping,
-                                  accelerator=accelerator)
+                                  accelerator=accelerator, inputs=inputs)
         net = self.net_
         if hasattr(net, "accelerator") != (accelerator is not None):
             return self._rewrap_net(X_t, layout, plan.device, accelerator)
@@ -417,8 +426,10 @@ class BaseMultiTaskNet(NetPredictMixin):
             net.accelerator, net.device = accelerator, None
         return net
 
-    def _record(self, net, plan: _Plan, layout: TaskLayout, scaling) -> None:
+    def _record(self, net, plan: _Plan, layout: TaskLayout, scaling, inputs: dict) -> None:
         """The one place where a fit sets the network's fitted attributes."""
+        for name, value in inputs.items():
+            setattr(self, name, value)
         self.net_ = net
         self.device_ = plan.device
         self.history_ = net.history
@@ -427,9 +438,9 @@ class BaseMultiTaskNet(NetPredictMixin):
         self._target_mean_, self._target_scale_ = scaling
 
     def _make_net(self, X_t, layout: TaskLayout, device, early_stopping: bool,
-                  accelerator=None):
+                  accelerator=None, inputs: dict | None = None):
         out_sizes = self._out_sizes(layout)
-        module = self._build_module(X_t, out_sizes)
+        module = self._build_module(X_t, out_sizes, **(inputs or {}))
         self._check_head_shrinkage(module)
         self._transfer_shared(module)
         weights = self._task_weight_list(layout)

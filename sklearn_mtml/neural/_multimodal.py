@@ -15,9 +15,9 @@ from .._modalities import (
     TEXT_VECTORIZERS,
     ModalityPreprocessor,
     block_class,
+    fit_modalities,
     validate_modality_X,
 )
-from .._targets import TaskData
 from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, make_fusion
 from ..utils._registry import declared_options
 from ._base import BaseMultiTaskNet
@@ -167,56 +167,57 @@ class _MultiModalNet(BaseMultiTaskNet):
     def _convert_X(self, features, reset):
         return validate_modality_X(self, features, reset)
 
-    def _fit(self, data: TaskData, epochs: int | None = None, partial: bool = False):
-        # warm start / partial_fit keep the first fit's vocabularies (the net depends on them)
-        self._keep_preprocessing = hasattr(self, "net_") and (partial or self.warm_start)
-        if self._keep_preprocessing:
-            self.modalities_ = self.preprocessor_.modalities
-            self.modality_names_ = np.array([m.name for m in self.modalities_], dtype=object)
-        try:
-            return super()._fit(data, epochs=epochs, partial=partial)
-        finally:
-            self._keep_preprocessing = False
+    def _fit_inputs(self, X, reuse: bool):
+        if reuse:  # warm start / partial_fit: the first fit's vocabularies (the net uses them)
+            return self._to_tensors(X, fit=True), {}
+        modalities = fit_modalities(self, X)
+        preprocessor = ModalityPreprocessor(
+            modalities, text_vectorizer=self.text_vectorizer,
+            text_max_features=int(self.text_max_features),
+        )
+        blocks = preprocessor.fit_transform(X, **self._text_encoding(preprocessor, fit=True))
+        inputs = {"modalities_": modalities, "preprocessor_": preprocessor,
+                  "modality_names_": np.array([m.name for m in modalities], dtype=object)}
+        return self._as_tensors(blocks), inputs
 
     def _to_tensors(self, X, fit: bool):
-        if fit and not getattr(self, "_keep_preprocessing", False):
-            self.preprocessor_ = ModalityPreprocessor(
-                self.modalities_, text_vectorizer=self.text_vectorizer,
-                text_max_features=int(self.text_max_features),
-            )
-            blocks = self.preprocessor_.fit_transform(X, **self._text_encoding(fit))
-        else:
-            blocks = self.preprocessor_.transform(X, **self._text_encoding(fit))
-        out = {}
-        for key, value in blocks.flat().items():
-            tensor = torch.from_numpy(np.ascontiguousarray(value))
-            out[key] = tensor
-        return out
+        preprocessor = self.preprocessor_
+        return self._as_tensors(preprocessor.transform(X, **self._text_encoding(preprocessor,
+                                                                                  fit)))
 
-    def _text_encoding(self, fit: bool) -> dict:
+    @staticmethod
+    def _as_tensors(blocks) -> dict:
+        return {key: torch.from_numpy(np.ascontiguousarray(value))
+                for key, value in blocks.flat().items()}
+
+    def _text_encoding(self, preprocessor, fit: bool) -> dict:
         """Where a pretrained text encoder runs: the estimator's device, its n_threads."""
-        if self.preprocessor_.text_vectorizer != "minilm":
+        if preprocessor.text_vectorizer != "minilm":
             return {}
         device = self._resolve_device() if fit else getattr(self, "device_", None)
         return {"device": device, "n_threads": self.n_threads}
 
-    def _fusion_options(self) -> dict:
+    def _fusion_options(self, modalities) -> dict:
         """``fusion_params``, plus the modality names for a fusion that declares ``names``
         (so that its ``groups=`` / ``order=`` may name modalities)."""
         options = dict(self.fusion_params or {})
         factory = FUSIONS.lookup(self.fusion)
         if not isinstance(factory, Fusion) and "names" in (declared_options(factory) or ()):
-            options.setdefault("names", [m.name for m in self.modalities_])
+            options.setdefault("names", [m.name for m in modalities])
         return options
 
-    def _build_module(self, X_t, out_sizes: list[int]) -> nn.Module:
+    def _build_module(self, X_t, out_sizes: list[int], modalities_=None, preprocessor_=None,
+                      **inputs) -> nn.Module:
+        # a fresh fit passes what it learnt of the inputs; otherwise they are fitted
+        modalities = self.modalities_ if modalities_ is None else modalities_
+        preprocessor = self.preprocessor_ if preprocessor_ is None else preprocessor_
         sizes = tuple(int(s) for s in np.atleast_1d(self.encoder_sizes))
         if not sizes or min(sizes) < 1:
             raise ValueError(f"encoder_sizes must be positive widths, got {self.encoder_sizes}.")
         raw = bool(getattr(FUSIONS.lookup(self.fusion), "raw_inputs", False))
         encoders, n_inputs, dense = {}, {}, {}
-        for m in self.modalities_:
-            block = self.preprocessor_.block(m)
+        for m in modalities:
+            block = preprocessor.block(m)
             encoders[m.name] = block.make_encoder(
                 hidden=sizes[:-1], out_features=sizes[-1], activation=self.activation,
                 dropout=float(self.dropout), raw=raw,
@@ -229,7 +230,7 @@ class _MultiModalNet(BaseMultiTaskNet):
                 dense[m.name] = size
         fusion = make_fusion(
             self.fusion, [e.out_features for e in encoders.values()], int(self.fusion_size),
-            float(self.dropout), **self._fusion_options(),
+            float(self.dropout), **self._fusion_options(modalities),
         )
         head = self._build_sharing(fusion.out_features, out_sizes)
         return MultiModalNetwork(encoders, n_inputs, fusion, out_sizes,
