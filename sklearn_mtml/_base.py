@@ -25,11 +25,14 @@ from ._targets import (
     CLASSIFICATION,
     REGRESSION,
     TaskData,
+    _common_dtype,
+    _missing,
+    all_labels,
     check_predict_X,
     decode_predictions,
     fit_guard,
+    label_columns,
     record_tasks,
-    task_ids_of,
     validate_fit_data,
 )
 from ._task_scores import mean_over_tasks, mean_task_score, per_task_values
@@ -98,6 +101,22 @@ class _MultiTaskMixin:
         P = self._predict_tasks(X)
         return P[np.arange(X.shape[0]), task_index]
 
+    #: Long format, a task id unseen in fit: ``"error"``, or ``"auto"`` (the shared part's
+    #: prediction where the model has one). Estimators with a shared part take it as the
+    #: parameter ``unseen_tasks``; the others always refuse an unseen task.
+    unseen_tasks = "error"
+
+    def _has_shared_part(self) -> bool:
+        """Whether the fitted model has a part shared by all tasks (a new task's model)."""
+        return False
+
+    def _allows_unseen(self) -> bool:
+        return self.unseen_tasks == "auto" and self._has_shared_part()
+
+    def _predict_shared(self, X) -> np.ndarray:  # pragma: no cover - with _has_shared_part
+        """Decoded predictions of the shared part (rows of tasks unseen in fit)."""
+        raise NotImplementedError
+
     #: rows validated and predicted at a time: predict's memory does not grow with the
     #: number of rows beyond the output (validation copies X, one chunk at a time)
     _predict_chunk_rows = 65536
@@ -121,20 +140,33 @@ class _MultiTaskMixin:
         parts = []
         for block in self._chunks(X):
             features, task_index = check_predict_X(self, block, self._allow_nan_X,
-                                                   self._convert_X)
+                                                   self._convert_X, self._allows_unseen())
             parts.append(predict_block(features, task_index))
         if len(parts) == 1:
             return parts[0]
         return [None if column[0] is None else np.concatenate(column)
                 for column in zip(*parts)]
 
-    def _encoded_predictions(self, X):
-        return self._in_blocks(X, self._encoded_block)
-
-    def _encoded_block(self, features, task_index):
+    def _decoded_block(self, features, task_index):
+        """One block's predictions in the user's format (a 1-tuple, for ``_in_blocks``)."""
+        layout = self._task_layout
         if task_index is None:
-            return self._predict_tasks(features), None
-        return self._predict_rows(features, task_index), task_index
+            return (decode_predictions(layout, self._predict_tasks(features)),)
+        seen = task_index >= 0
+        if seen.all():
+            P = self._predict_rows(features, task_index)
+            return (decode_predictions(layout, P, task_index),)
+        out = np.empty(len(task_index), dtype=object)
+        rows = np.flatnonzero(seen)
+        if len(rows):
+            part = _safe_indexing(features, rows)
+            out[rows] = decode_predictions(
+                layout, self._predict_rows(part, task_index[rows]), task_index[rows])
+        unseen = np.flatnonzero(~seen)
+        out[unseen] = self._predict_shared(_safe_indexing(features, unseen))
+        if all(c is None for c in layout.classes):
+            return (out.astype(np.float64),)
+        return (_common_dtype(out, list(layout.classes)),)
 
     def predict(self, X):
         """Predict every task (wide) or each row's own task (long format).
@@ -148,8 +180,7 @@ class _MultiTaskMixin:
         y_pred : ndarray of shape (n_samples, n_tasks), or (n_samples,) for a 1-D fit
             target or for long format.
         """
-        P, task_index = self._encoded_predictions(X)
-        out = decode_predictions(self._task_layout, P, task_index)
+        (out,) = self._in_blocks(X, self._decoded_block)
         if out.dtype.kind == "f" and not np.isfinite(out).all():
             raise ValueError(
                 f"{type(self).__name__} produced non-finite predictions; the fit diverged "
@@ -161,11 +192,13 @@ class _MultiTaskMixin:
         return r2_score if task_type == REGRESSION else accuracy_score
 
     def score(self, X, y, sample_weight=None):
-        """Mean over tasks of the per-task score on each task's observed labels.
+        """R² (regression) or accuracy (classification) on the observed labels.
 
-        The per-task score is R² for regression tasks and accuracy for classification tasks
-        (DESIGN.md). Tasks with no observed label in ``y`` are left out; a regression task
-        needs two labels for R².
+        Wide format: the mean over tasks of each task's score (sklearn's
+        ``uniform_average``); a task with no observed label in ``y`` is left out, a
+        regression task needs two. Long format (``task_column``, a 1-D ``y``): the score over
+        all rows, as sklearn scores any 1-D ``y`` (per-task means are scorers of
+        :mod:`sklearn_mtml.metrics`).
 
         Parameters
         ----------
@@ -180,11 +213,13 @@ class _MultiTaskMixin:
         """
         y_pred = self.predict(X)
         layout = self._task_layout
+        if layout.long:
+            return self._pooled_score(y, y_pred, sample_weight)
         types = set(layout.task_types)
         if len(types) == 1:
             (kind,) = types
             return mean_task_score(
-                self._score_metric(kind), y, y_pred, task_ids_of(self, X), sample_weight,
+                self._score_metric(kind), y, y_pred, None, sample_weight,
                 min_samples=2 if kind == REGRESSION else 1,
             )
         # Mixed task types (wide only): score each task with its own metric.
@@ -197,6 +232,23 @@ class _MultiTaskMixin:
             )
             scores.extend(vals.values())
         return mean_over_tasks(scores)
+
+    def _pooled_score(self, y, y_pred, sample_weight) -> float:
+        """Long format: the metric over every row with an observed label."""
+        (kind,) = set(self._task_layout.task_types)
+        y_true = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y, dtype=object)
+        y_true = y_true.reshape(len(y_pred))
+        observed = ~_missing(y_true)
+        if observed.sum() < (2 if kind == REGRESSION else 1):
+            return float("nan")
+        weight = None if sample_weight is None else np.asarray(sample_weight)[observed]
+        y_true = y_true[observed]
+        if kind == REGRESSION:
+            return float(self._score_metric(kind)(y_true.astype(np.float64), y_pred[observed],
+                                                  sample_weight=weight))
+        # accuracy, by equality of labels: the tasks' label sets may mix types
+        hits = y_true == np.asarray(y_pred, dtype=object)[observed]
+        return float(np.average(hits.astype(np.float64), weights=weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -212,6 +264,10 @@ class MultiTaskRegressorMixin(_MultiTaskMixin, RegressorMixin):
 
     _task_type = REGRESSION
 
+    def _predict_shared(self, X) -> np.ndarray:
+        """The mean over the tasks' predictions (estimators with a shared part refine it)."""
+        return np.asarray(self._predict_tasks(X), dtype=np.float64).mean(axis=1)
+
 
 class MultiTaskClassifierMixin(_MultiTaskMixin, ClassifierMixin):
     """Mixin for multi-task classifiers: labels in the user's types, per-task probabilities.
@@ -223,8 +279,12 @@ class MultiTaskClassifierMixin(_MultiTaskMixin, ClassifierMixin):
     _task_type = CLASSIFICATION
 
     def _set_label_attributes(self, data: TaskData) -> None:
-        classes = [c for c in data.layout.classes]
-        self.classes_ = classes[0] if data.layout.y_1d else classes
+        layout = data.layout
+        classes = list(layout.classes)
+        if layout.long:  # one 1-D y: the labels of every task, as sklearn has for 1-D y
+            self.classes_ = all_labels(classes)
+        else:
+            self.classes_ = classes[0] if layout.y_1d else classes
 
     def predict_proba(self, X):
         """Class probabilities per task.
@@ -236,16 +296,48 @@ class MultiTaskClassifierMixin(_MultiTaskMixin, ClassifierMixin):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes) for a 1-D fit target, else a list
-            with one ``(n_samples, n_classes_t)`` array per task.
+            with one ``(n_samples, n_classes_t)`` array per task. Long format: one
+            ``(n_samples, n_classes)`` array over ``classes_`` (every label seen in fit),
+            each row from its own task (0 for a label its task never had).
         """
-        probas = self._in_blocks(X, lambda features, _: self._predict_proba_tasks(features))
+        check_is_fitted(self, "_task_layout")
+        layout = self._task_layout
+        if layout.long:
+            probas = self._in_blocks(X, self._long_proba_block)
+        else:
+            probas = self._in_blocks(X, lambda features, _: self._predict_proba_tasks(features))
         for t, p in enumerate(probas):
             if not np.isfinite(p).all():
+                what = "" if layout.long else f" for task {layout.names[t]!r}"
                 raise ValueError(
-                    f"{type(self).__name__} produced non-finite probabilities for task "
-                    f"{self._task_layout.names[t]!r}; the fit diverged."
+                    f"{type(self).__name__} produced non-finite probabilities{what}; the "
+                    "fit diverged."
                 )
-        return probas[0] if self._task_layout.y_1d else probas
+        return probas[0] if layout.y_1d or layout.long else probas
+
+    def _on_all_labels(self, probas) -> list[np.ndarray]:
+        """Each task's probabilities as columns of ``classes_`` (long format)."""
+        out = []
+        for classes, p in zip(self._task_layout.classes, probas):
+            full = np.zeros((len(p), len(self.classes_)))
+            full[:, label_columns(self.classes_, classes)] = p
+            out.append(full)
+        return out
+
+    def _long_proba_block(self, features, task_index):
+        mapped = self._on_all_labels(self._predict_proba_tasks(features))
+        out = np.zeros_like(mapped[0])
+        for t, p in enumerate(mapped):
+            rows = task_index == t
+            out[rows] = p[rows]
+        unseen = task_index < 0
+        if unseen.any():  # the shared part: the mean over the tasks' heads
+            out[unseen] = np.mean([p[unseen] for p in mapped], axis=0)
+        return (out,)
+
+    def _predict_shared(self, X) -> np.ndarray:
+        mapped = self._on_all_labels(self._predict_proba_tasks(X))
+        return self.classes_[np.mean(mapped, axis=0).argmax(axis=1)]
 
     def _predict_proba_tasks(self, X):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,7 +32,9 @@ from sklearn.utils.validation import _num_samples, check_array, validate_data
 __all__ = [
     "TaskData",
     "TaskLayout",
+    "all_labels",
     "check_predict_X",
+    "label_columns",
     "decode_predictions",
     "fit_guard",
     "validate_fit_data",
@@ -501,11 +504,36 @@ def record_tasks(estimator, layout: TaskLayout) -> None:
     estimator.n_tasks_ = layout.n_tasks
 
 
-def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):
+def all_labels(classes) -> np.ndarray:
+    """Every label of the classification tasks, sorted (by type, then value, when the
+    tasks' labels have different types): ``classes_`` of a long-format classifier."""
+    values = np.concatenate([c for c in classes if c is not None])
+    try:
+        return np.unique(values)
+    except TypeError:
+        unique = sorted(set(values.tolist()), key=lambda v: (type(v).__name__, v))
+        return np.array(unique, dtype=object)
+
+
+def label_columns(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Positions in ``labels`` (from :func:`all_labels`) of one task's ``classes``."""
+    position = {v: i for i, v in enumerate(labels.tolist())}
+    return np.array([position[v] for v in classes.tolist()], dtype=np.intp)
+
+
+def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None, allow_unseen=False):
     """Validate ``X`` at predict time; return (features, task_index or None).
 
-    Raises a ``ValueError`` naming any task id that fit never saw.
+    A task id that fit never saw is a ``ValueError`` naming it; with ``allow_unseen`` its
+    rows get ``task_index`` -1 instead, and a ``UserWarning`` names the ids (the estimator
+    predicts them with its shared part).
     """
+    features, index, _ = _predict_rows(estimator, X, allow_nan_X, convert_X, allow_unseen)
+    return features, index
+
+
+def _predict_rows(estimator, X, allow_nan_X, convert_X, allow_unseen):
+    """(features, task_index or None, task ids or None) of ``X`` at predict time."""
     layout: TaskLayout = estimator._task_layout
     task_column = layout.task_column if layout.long else None
     if task_column is not None and not isinstance(X, pd.DataFrame):
@@ -515,7 +543,7 @@ def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):
         estimator, X, False, task_column, allow_nan_X, convert_X
     )
     if ids is None:
-        return features, None
+        return features, None, None
     index = pd.Index(layout.names).get_indexer(np.asarray(ids, dtype=object))
     if (index < 0).any():
         # ids such as 3.0 for a task fit as 3 (an array round trip) are the same task.
@@ -530,13 +558,19 @@ def check_predict_X(estimator, X, allow_nan_X=False, convert_X=None):
             int(k) if isinstance(k, float) and k.is_integer() else k
             for k in (_as_key(v) for v in ids[index < 0])
         ))[:10]
-        raise ValueError(
-            f"Task id(s) {shown} in task_column {layout.task_column!r} were not seen in fit; "
-            f"{_est_name(estimator)} can only predict the {layout.n_tasks} tasks it was "
-            "trained on."
-        )
-    index = index.astype(np.intp)
-    return features, index
+        where = f"Task id(s) {shown} in task_column {layout.task_column!r} were not seen in fit"
+        if allow_unseen:
+            warnings.warn(f"{where}; {_est_name(estimator)} predicts them with its shared "
+                          "part (unseen_tasks='auto').", UserWarning, stacklevel=4)
+        else:
+            hint = (" (unseen_tasks='auto' predicts them with its shared part)"
+                    if getattr(estimator, "_has_shared_part", lambda: False)() else
+                    "; it has no shared part to predict a new task with")
+            raise ValueError(
+                f"{where}; {_est_name(estimator)} can only predict the {layout.n_tasks} "
+                f"tasks it was trained on{hint}."
+            )
+    return features, index.astype(np.intp), np.asarray(ids, dtype=object)
 
 
 def _column_position(estimator, key):
@@ -551,8 +585,13 @@ def task_ids_of(estimator, X):
     layout: TaskLayout = estimator._task_layout
     if not layout.long:
         return None
-    _, index = check_predict_X(estimator, X, allow_nan_X=True)
-    return layout.names[index]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # predict already said it
+        _, index, ids = _predict_rows(estimator, X, True, None,
+                                      allow_unseen=estimator._allows_unseen())
+    out = np.asarray(layout.names, dtype=object)[np.maximum(index, 0)]
+    out[index < 0] = ids[index < 0]
+    return out
 
 
 def decode_predictions(layout: TaskLayout, P: np.ndarray, task_index=None):

@@ -380,9 +380,29 @@ def test_unseen_task_id_is_named(name, cls):
     est.fit(X, y)
     X_new = X[:4].copy()
     X_new[2, 0] = 7
+    if "unseen_tasks" in est.get_params():
+        est.set_params(unseen_tasks="error")
     with pytest.raises(ValueError, match=r"Task id\(s\) \[7\] .*not seen in fit"):
         est.predict(X_new)
     assert est.predict(X[:4]).shape == (4,)
+
+
+@long_format
+def test_unseen_task_id_gets_the_shared_part_or_a_named_error(name, cls):
+    est = _make(cls).set_params(task_column=0)
+    X, y = _long(est)
+    est.fit(X, y)
+    X_new = X[:4].copy()
+    X_new[2, 0] = 7
+    if not est._has_shared_part():
+        with pytest.raises(ValueError, match=r"\[7\] .*not seen in fit.*no shared part"):
+            est.predict(X_new)
+        return
+    assert est.get_params()["unseen_tasks"] == "auto"
+    with pytest.warns(UserWarning, match=r"\[7\] .*not seen in fit.*shared part"):
+        pred = est.predict(X_new)
+    assert pred.shape == (4,)
+    np.testing.assert_array_equal(pred[[0, 1, 3]], est.predict(X[[0, 1, 3]]))
 
 
 @long_format

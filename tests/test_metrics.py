@@ -319,7 +319,9 @@ def test_scorer_values():
     pred = model.predict(X)
     r2 = per_task_r2(y, pred, task_ids=X["school"])
     assert make_task_scorer("r2")(model, X, y) == pytest.approx(r2.mean())
-    assert make_task_scorer("r2")(model, X, y) == pytest.approx(model.score(X, y))
+    # long format: score is the R^2 over all rows (a 1-D y); the task scorer the task mean
+    assert model.score(X, y) == pytest.approx(r2_score(y, pred))
+    assert model.score(X, y) != pytest.approx(r2.mean())
     assert make_task_scorer("r2", task=4)(model, X, y) == pytest.approx(r2[3])
     rmse = per_task_rmse(y, pred, task_ids=X["school"])
     assert make_task_scorer("neg_rmse", task=2)(model, X, y) == pytest.approx(-rmse[1])
@@ -435,14 +437,15 @@ def test_classifier_scorers_wide_and_long():
     res = cross_validate(clf, x, Y, cv=KFold(3), scoring=multitask_scoring(clf, metric="roc_auc"))
     assert np.all(res["test_mean"] > 0.6)
 
-    # long format: proba list in estimator task order, each row scored for its own task
+    # long format: each row scored for its own task
     ids = np.where(np.arange(n) % 2 == 0, "p", "q")
     y_long = np.where(ids == "p", (x[:, 0] > 0).astype(int), (x[:, 0] > 0.3).astype(int))
     Xl = pd.DataFrame({"task": ids, "f0": x[:, 0], "f1": x[:, 1]})
     clf_long = _ProbaClassifier(task_column="task").fit(Xl, y_long)
     got = make_task_scorer("roc_auc", task="q")(clf_long, Xl, y_long)
     q = ids == "q"
-    assert got == pytest.approx(roc_auc_score(y_long[q], clf_long.predict_proba(Xl)[1][q, 1]))
+    # long format predict_proba: (n, len(classes_)), each row from its own task
+    assert got == pytest.approx(roc_auc_score(y_long[q], clf_long.predict_proba(Xl)[q, 1]))
     search = GridSearchCV(_ProbaClassifier(task_column="task"), {}, cv=KFold(2),
                           scoring=multitask_scoring(["p", "q"], metric="accuracy"),
                           refit="mean").fit(Xl, y_long)

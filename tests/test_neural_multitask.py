@@ -100,8 +100,12 @@ def test_long_format_predicts_each_row_for_its_task():
     pred = model.predict(X)
     assert pred.shape == (len(y),)
     assert model.score(X, y) > 0.9
+    with pytest.warns(UserWarning, match="s9.*shared part"):  # unseen_tasks="auto"
+        new = model.predict(X.assign(school="s9"))
+    heads = np.column_stack([model.predict(X.assign(school=s)) for s in model.task_names_])
+    np.testing.assert_allclose(new, heads.mean(axis=1), rtol=1e-6)
     with pytest.raises(ValueError, match="s9"):
-        model.predict(X.assign(school="s9"))
+        model.set_params(unseen_tasks="error").predict(X.assign(school="s9"))
 
 
 def test_long_format_classification_with_per_task_labels():

@@ -135,7 +135,11 @@ def test_unseen_task_id_is_named():
     new = df[["school", "x1", "x2"]].head(3).copy()
     new.loc[1, "school"] = "west"
     with pytest.raises(ValueError, match="west"):
-        model.predict(new)
+        model.set_params(unseen_tasks="error").predict(new)
+    with pytest.warns(UserWarning, match="west"):  # default: the shared part w_0, b_0
+        pred = model.set_params(unseen_tasks="auto").predict(new)
+    shared = new[["x1", "x2"]].to_numpy()[1] @ model.shared_coef_ + model.shared_intercept_
+    assert pred[1] == pytest.approx(shared)
 
 
 def test_task_column_absent_is_named():

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator
 from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._targets import REGRESSION, TaskData, fit_guard, validate_fit_data
 from ._base import LinearMultiTaskRegressorMixin
@@ -127,6 +127,10 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
     task_column : int, str or None, default=None
         Long format: the column of ``X`` that holds each row's task id (a name for
         DataFrames, a position for arrays). It is not used as a feature.
+    unseen_tasks : {"auto", "error"}, default="auto"
+        Long format, a task id ``predict`` never saw in fit. ``"auto"``: predicted with the
+        shared part ``x . w_0 + b_0`` (a new group gets the population model, as in mixed
+        models), with a ``UserWarning`` naming the ids. ``"error"``: a ``ValueError``.
 
     Attributes
     ----------
@@ -177,6 +181,7 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "intercept_alpha": [None, Interval(Real, 0, None, closed="neither")],
         "task_column": [None, str, int, object],
+        "unseen_tasks": [StrOptions({"auto", "error"})],
     }
 
     def __init__(
@@ -186,12 +191,20 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
         fit_intercept=True,
         intercept_alpha=None,
         task_column=None,
+        unseen_tasks="auto",
     ):
         self.alpha = alpha
         self.shared_alpha = shared_alpha
         self.fit_intercept = fit_intercept
         self.intercept_alpha = intercept_alpha
         self.task_column = task_column
+        self.unseen_tasks = unseen_tasks
+
+    def _has_shared_part(self) -> bool:
+        return True
+
+    def _predict_shared(self, X) -> np.ndarray:
+        return X @ self.shared_coef_ + self.shared_intercept_
 
     def _fit(self, data: TaskData):
         self.__dict__.pop("_stream", None)  # a full fit starts any streaming afresh

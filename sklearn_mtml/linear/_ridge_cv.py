@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from .._targets import TaskData
@@ -121,6 +122,10 @@ class MultiTaskRidgeCV(MultiTaskRidge):
     task_column : int, str or None, default=None
         Long format: the column of ``X`` that holds each row's task id (a name for
         DataFrames, a position for arrays). It is not used as a feature.
+    unseen_tasks : {"auto", "error"}, default="auto"
+        Long format, a task id ``predict`` never saw in fit. ``"auto"``: predicted with the
+        shared part ``x . w_0 + b_0`` (a new group gets the population model, as in mixed
+        models), with a ``UserWarning`` naming the ids. ``"error"``: a ``ValueError``.
 
     Attributes
     ----------
@@ -179,6 +184,7 @@ class MultiTaskRidgeCV(MultiTaskRidge):
         "intercept_alphas": [None, "array-like"],
         "fit_intercept": ["boolean"],
         "task_column": [None, str, int, object],
+        "unseen_tasks": [StrOptions({"auto", "error"})],
     }
 
     def __init__(
@@ -188,12 +194,14 @@ class MultiTaskRidgeCV(MultiTaskRidge):
         intercept_alphas=None,
         fit_intercept=True,
         task_column=None,
+        unseen_tasks="auto",
     ):
         self.alphas = alphas
         self.shared_alphas = shared_alphas
         self.intercept_alphas = intercept_alphas
         self.fit_intercept = fit_intercept
         self.task_column = task_column
+        self.unseen_tasks = unseen_tasks
 
     @staticmethod
     def _grid(values, name, allow_zero=False):

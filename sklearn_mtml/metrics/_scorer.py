@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from sklearn.metrics._scorer import _BaseScorer  # subclasses share multi-metric's cache
 from sklearn.utils.validation import check_is_fitted
 
-from .._targets import task_ids_of
+from .._targets import label_columns, task_ids_of
 from .._task_scores import iter_tasks, mean_over_tasks, per_task_values
 from ._per_task import (
     _accuracy_dict,
@@ -45,6 +45,9 @@ class _Metric:
 
 
 def _classes_and_names(estimator):
+    layout = getattr(estimator, "_task_layout", None)
+    if layout is not None and layout.long:  # classes_ is every task's labels together
+        return list(layout.classes), estimator.task_names_
     classes = getattr(estimator, "classes_", None)
     if classes is not None and not isinstance(classes, list):
         classes = [classes]
@@ -166,6 +169,8 @@ def _scores_by_task(metric: _Metric, estimator, X, y, sample_weight=None, cache=
         y = _align_wide_y(y, holder.task_names_)
     method = metric.response_method
     y_out = _cached(cache, ("response", method), lambda: getattr(estimator, method)(X))
+    if method == "predict_proba" and task_ids is not None:
+        y_out = _per_task_proba(holder, y_out)
     scores = metric.task_scores(y, y_out, task_ids, sample_weight, holder)
     if task_ids is not None:
         return {_key(k): v for k, v in scores.items()}
@@ -174,6 +179,16 @@ def _scores_by_task(metric: _Metric, estimator, X, y, sample_weight=None, cache=
         raise ValueError(f"y has {len(scores)} tasks but the estimator has {len(names)}.")
     # wide: y's own column names may differ (ndarray y); tasks are matched by position
     return {_key(name): v for name, v in zip(names, scores.values())}
+
+
+def _per_task_proba(holder, proba):
+    """Long format: ``predict_proba``'s ``(n, len(classes_))`` as one ``(n, n_classes_t)``
+    array per task (each task's own label columns)."""
+    if isinstance(proba, list | tuple) or np.ndim(proba) != 2:
+        return proba
+    labels = holder.classes_
+    return [proba[:, label_columns(labels, classes)]
+            for classes in holder._task_layout.classes]
 
 
 def _n_samples_by_task(y, task_ids, names) -> dict:

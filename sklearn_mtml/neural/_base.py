@@ -240,6 +240,12 @@ class BaseMultiTaskNet(NetPredictMixin):
         1: a tqdm progress bar over epochs; 2: also skorch's per-epoch table.
     task_column : int, str or None, default=None
         Long format: the column of ``X`` with each row's task id (not a feature).
+    unseen_tasks : {"auto", "error"}, default="auto"
+        Long format, a task id ``predict`` never saw in fit. ``"auto"``: predicted by the
+        network's shared part, the mean over the task heads' predictions (regression: of
+        the values; classification: of the probabilities over every label seen in fit),
+        with a ``UserWarning`` naming the ids; an error for ``architecture="independent"``
+        (nothing is shared). ``"error"``: always a ``ValueError``.
     n_threads : int or None, default=None
         Torch intra-op threads while this estimator fits or predicts (restored after);
         ``None`` leaves torch's setting alone. Small networks on a busy CPU train many
@@ -554,6 +560,9 @@ class BaseMultiTaskNet(NetPredictMixin):
                                   .state_dict())
         net.history = old.history
         return net
+
+    def _has_shared_part(self) -> bool:
+        return not (isinstance(self.architecture, str) and self.architecture == "independent")
 
     def _resolve_device(self, accelerator=None) -> torch.device:
         return resolve_device(self.device, accelerator, type(self).__name__)

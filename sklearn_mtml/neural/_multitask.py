@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
@@ -246,6 +247,14 @@ class MultiTaskNet(BaseMultiTaskNet, _MultiTaskMixin, BaseEstimator):
 
     def _set_label_attributes(self, data: TaskData) -> None:
         self.classes_ = list(data.layout.classes)
+
+    def _has_shared_part(self) -> bool:
+        # long format has one task type; the heads' mean is defined for regression tasks
+        regression = all(kind == REGRESSION for kind in self._task_layout.task_types)
+        return regression and super()._has_shared_part()
+
+    def _predict_shared(self, X) -> np.ndarray:
+        return np.asarray(self._predict_tasks(X), dtype=np.float64).mean(axis=1)
 
     @available_if(_has_classification_task)
     def predict_proba(self, X):

@@ -85,6 +85,7 @@ NET_PARAMS: tuple[Param, ...] = (
     Param("random_state", None, ["random_state"]),
     Param("verbose", 0, ["verbose"]),
     Param("task_column", None, [None, str, Integral]),
+    Param("unseen_tasks", "auto", [StrOptions({"auto", "error"})]),
     Param("n_threads", None, [None, _positive_int()]),
     Param("on_divergence", "raise", [StrOptions({"raise", "keep_last_good"})]),
     Param("accelerator", None, [None, dict, HasMethods(["prepare", "autocast"])]),
