@@ -274,7 +274,7 @@ def cross_val_predict(
     if not hasattr(estimator, method):
         raise ValueError(
             f"{type(estimator).__name__} has no {method}; "
-            + ("use method='predict' for a regressor." if method != "predict" else "")
+            + ("" if is_classifier(estimator) else "use method='predict' for a regressor.")
         )
     X, y = indexable(X, y)
     params = {} if params is None else dict(params)
