@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import (
     accuracy_score,
     f1_score,
+    log_loss,
     mean_absolute_error,
     r2_score,
     roc_auc_score,
@@ -425,8 +426,41 @@ def _task_auc(yt, score, classes, weights):
     return float(np.mean([_binary_auc(yt, score[:, j], classes[j], weights) for j in present]))
 
 
+def _task_log_loss(yt, proba, classes, weights):
+    """Log loss of one task's probabilities, over the columns' classes (``classes_``)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if classes is None:
+        classes = np.unique(yt)
+    classes = np.asarray(classes)
+    if proba.ndim == 1:
+        proba = np.column_stack([1 - proba, proba])
+    if proba.shape[1] != len(classes):
+        raise ValueError(
+            f"A task's probabilities have {proba.shape[1]} columns for {len(classes)} classes."
+        )
+    position = {_key(c): j for j, c in enumerate(classes)}
+    unknown = sorted({str(v) for v in yt if _key(v) not in position})
+    if unknown:
+        raise ValueError(f"Labels {unknown} are not among the estimator's classes.")
+    codes = np.array([position[_key(v)] for v in yt], dtype=np.intp)
+    return float(log_loss(codes, proba, labels=np.arange(len(classes)), sample_weight=weights))
+
+
+def _log_loss_dict(y_true, y_score, task_ids=None, sample_weight=None, classes=None,
+                   task_names=None):
+    return _proba_dict(_task_log_loss, y_true, y_score, task_ids, sample_weight, classes,
+                       task_names)
+
+
 def _roc_auc_dict(y_true, y_score, task_ids=None, sample_weight=None, classes=None,
                   task_names=None):
+    return _proba_dict(_task_auc, y_true, y_score, task_ids, sample_weight, classes,
+                       task_names)
+
+
+def _proba_dict(task_metric, y_true, y_score, task_ids=None, sample_weight=None,
+                classes=None, task_names=None):
+    """``{task: task_metric(labels, scores, classes, weights)}`` on observed labels."""
     per_task_list = isinstance(y_score, list | tuple)
     if task_ids is not None:
         pos_like = _positions_like(y_true, np.arange(len(y_true)))
@@ -471,7 +505,8 @@ def _roc_auc_dict(y_true, y_score, task_ids=None, sample_weight=None, classes=No
                      else np.asarray(y_score)[rows])
         task_classes = None if classes is None or t is None else classes[t]
         weights = None if weights_all is None else weights_all[rows]
-        out[name] = _task_auc(yt, score, task_classes, weights) if len(yt) else float("nan")
+        out[name] = (task_metric(yt, score, task_classes, weights) if len(yt)
+                     else float("nan"))
     return out
 
 

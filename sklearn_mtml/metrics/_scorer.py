@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from ._per_task import (
     _accuracy_dict,
     _f1_dict,
     _key,
+    _log_loss_dict,
     _mae_dict,
     _positions_like,
     _r2_dict,
@@ -42,6 +44,7 @@ class _Metric:
     response_method: str  # "predict" or "predict_proba"
     sign: int  # +1: greater is better; -1: an error (scorers negate it)
     key: object = None  # identifies the metric in a shared scoring cache
+    kind: str | None = None  # the task type it scores ("regression"/"classification"), or any
 
 
 def _classes_and_names(estimator):
@@ -54,14 +57,21 @@ def _classes_and_names(estimator):
     return classes, getattr(estimator, "task_names_", None)
 
 
-def _roc(y_true, y_score, task_ids, sample_weight, estimator):
-    classes, names = _classes_and_names(estimator) if estimator is not None else (None, None)
-    if not isinstance(y_score, list) and np.ndim(y_score) == 2 and task_ids is None:
-        y_score = [y_score] if np.ndim(y_true) == 1 else y_score
-    return _roc_auc_dict(
-        y_true, y_score, task_ids, sample_weight, classes,
-        names if task_ids is not None else None,
-    )
+class _Proba:
+    """Adapt a per-task probability metric: it needs the estimator's classes (picklable)."""
+
+    def __init__(self, func):
+        self.func = func
+
+    def __call__(self, y_true, y_score, task_ids, sample_weight, estimator):
+        classes, names = (_classes_and_names(estimator) if estimator is not None
+                          else (None, None))
+        if not isinstance(y_score, list) and np.ndim(y_score) == 2 and task_ids is None:
+            y_score = [y_score] if np.ndim(y_true) == 1 else y_score
+        return self.func(
+            y_true, y_score, task_ids, sample_weight, classes,
+            names if task_ids is not None else None,
+        )
 
 
 class _Plain:
@@ -87,16 +97,18 @@ class _PerTaskCallable:
                                self.min_samples)
 
 
+_REG, _CLF = "regression", "classification"
 _METRICS = {
-    "r2": _Metric(_Plain(_r2_dict), "predict", 1),
-    "rmse": _Metric(_Plain(_rmse_dict), "predict", -1),
-    "mae": _Metric(_Plain(_mae_dict), "predict", -1),
-    "accuracy": _Metric(_Plain(_accuracy_dict), "predict", 1),
-    "f1": _Metric(_Plain(_f1_dict), "predict", 1),
+    "r2": _Metric(_Plain(_r2_dict), "predict", 1, kind=_REG),
+    "rmse": _Metric(_Plain(_rmse_dict), "predict", -1, kind=_REG),
+    "mae": _Metric(_Plain(_mae_dict), "predict", -1, kind=_REG),
+    "accuracy": _Metric(_Plain(_accuracy_dict), "predict", 1, kind=_CLF),
+    "f1": _Metric(_Plain(_f1_dict), "predict", 1, kind=_CLF),
     "f1_weighted": _Metric(
-        _Plain(_f1_dict, average="weighted"), "predict", 1
+        _Plain(_f1_dict, average="weighted"), "predict", 1, kind=_CLF
     ),
-    "roc_auc": _Metric(_roc, "predict_proba", 1),
+    "roc_auc": _Metric(_Proba(_roc_auc_dict), "predict_proba", 1, kind=_CLF),
+    "log_loss": _Metric(_Proba(_log_loss_dict), "predict_proba", -1, kind=_CLF),
 }
 # sklearn's scorer names for the errors, and short forms
 _SCORER_ALIASES = {
@@ -104,9 +116,16 @@ _SCORER_ALIASES = {
     "neg_root_mean_squared_error": "rmse",
     "neg_mae": "mae",
     "neg_mean_absolute_error": "mae",
+    "neg_log_loss": "log_loss",
     "f1_macro": "f1",
 }
 _POOLED = "pooled_explained_variance"
+#: what ``per_task_scores`` reports by default, per task type
+_DEFAULT_METRICS = {_REG: ("r2", "rmse"), _CLF: ("accuracy", "roc_auc")}
+_BY_KIND = {
+    _REG: "'r2', 'rmse', 'mae' (as scorers 'neg_rmse', 'neg_mae')",
+    _CLF: "'accuracy', 'f1', 'f1_weighted', 'roc_auc', 'log_loss' (as a scorer 'neg_log_loss')",
+}
 
 
 def _get_metric(name: str) -> _Metric:
@@ -115,6 +134,31 @@ def _get_metric(name: str) -> _Metric:
             f"Unknown metric {name!r}; choose one of {sorted(_METRICS)} or pass a callable."
         )
     return replace(_METRICS[name], key=name)
+
+
+def _task_kinds(holder) -> tuple | None:
+    """Each task's type ("regression" / "classification"), or None if unknown."""
+    layout = getattr(holder, "_task_layout", None)
+    return None if layout is None else tuple(layout.task_types)
+
+
+def _check_kind(metric: _Metric, name, kinds, holder, task=None) -> list[bool]:
+    """Which tasks ``metric`` applies to; our error when it applies to none (of those asked)."""
+    if metric.kind is None or kinds is None:
+        return [True] * (0 if kinds is None else len(kinds))
+    applies = [k == metric.kind for k in kinds]
+    names = list(holder.task_names_)
+    asked = (applies if task is None
+             else [a for a, n in zip(applies, names) if _key(n) == _key(task)])
+    if not any(asked):
+        other = _CLF if metric.kind == _REG else _REG
+        what = "has no" if task is None else f"task {task!r} is not a"
+        raise ValueError(
+            f"{name!r} is a {metric.kind} metric but {type(holder).__name__} {what} "
+            f"{metric.kind} task; for {other} tasks use {_BY_KIND[other]} "
+            "(sklearn_mtml.metrics: per_task_scores, make_task_scorer, multitask_scoring)."
+        )
+    return applies
 
 
 def _callable_metric(func, response_method, sign, min_samples=1) -> _Metric:
@@ -157,20 +201,54 @@ def _cached(cache: dict | None, key, compute):
     return cache[key]
 
 
-def _scores_by_task(metric: _Metric, estimator, X, y, sample_weight=None, cache=None) -> dict:
+def _only_tasks(applies, holder, y, y_out, task_ids, sample_weight):
+    """Restrict scoring to the tasks a metric applies to (mixed task types)."""
+    names = np.asarray(holder.task_names_, dtype=object)
+    keep_t = np.flatnonzero(applies)
+    classes = getattr(holder, "classes_", None)
+    view = SimpleNamespace(
+        task_names_=names[keep_t],
+        classes_=None if classes is None else [classes[t] for t in keep_t],
+    )
+    if isinstance(y_out, list | tuple):
+        y_out = [y_out[t] for t in keep_t]
+    if task_ids is None:  # wide: keep the columns
+        y = y.iloc[:, keep_t] if isinstance(y, pd.DataFrame) else np.asarray(y)[:, keep_t]
+        if not isinstance(y_out, list):
+            y_out = np.asarray(y_out)[:, keep_t]
+        return view, y, y_out, None, sample_weight
+    wanted = {_key(n) for n in names[keep_t]}  # long: keep the rows of those tasks
+    rows = np.array([_key(t) in wanted for t in task_ids], dtype=bool)
+    y = y[rows] if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y, dtype=object)[rows]
+    y_out = ([p[rows] for p in y_out] if isinstance(y_out, list)
+             else np.asarray(y_out)[rows])
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)[rows]
+    return view, y, y_out, np.asarray(task_ids, dtype=object)[rows], sample_weight
+
+
+def _scores_by_task(metric: _Metric, estimator, X, y, sample_weight=None, cache=None,
+                    name="metric") -> dict:
     """``{estimator task name: score}`` for every task with a label in ``y``.
 
-    ``cache`` (a dict shared by the scorers of one multi-metric call) lets the scorers of
-    every task reuse one prediction and one pass over the tasks.
+    Only tasks of the metric's type are scored (R² of a classification task of a mixed
+    ``MultiTaskNet`` has no meaning); a metric of no task's type is our error naming the
+    metrics to use. ``cache`` (a dict shared by the scorers of one multi-metric call) lets
+    the scorers of every task reuse one prediction and one pass over the tasks.
     """
     holder, X_holder = _cached(cache, ("task_view",), lambda: _task_view(estimator, X))
     task_ids = _cached(cache, ("task_ids",), lambda: task_ids_of(holder, X_holder))
     if task_ids is None:
         y = _align_wide_y(y, holder.task_names_)
+    applies = _check_kind(metric, name, _task_kinds(holder), holder)
     method = metric.response_method
     y_out = _cached(cache, ("response", method), lambda: getattr(estimator, method)(X))
     if method == "predict_proba" and task_ids is not None:
         y_out = _per_task_proba(holder, y_out)
+    if not all(applies):
+        holder, y, y_out, task_ids, sample_weight = _only_tasks(
+            applies, holder, y, y_out, task_ids, sample_weight
+        )
     scores = metric.task_scores(y, y_out, task_ids, sample_weight, holder)
     if task_ids is not None:
         return {_key(k): v for k, v in scores.items()}
@@ -201,14 +279,26 @@ def _n_samples_by_task(y, task_ids, names) -> dict:
     return {_key(name): v for name, v in zip(names, counts.values())}
 
 
+def _default_metrics(holder, estimator) -> list[str]:
+    kinds = _task_kinds(holder) or (_REG,)
+    metrics = []
+    for kind in (_REG, _CLF):
+        if kind in kinds:
+            metrics += [m for m in _DEFAULT_METRICS[kind]
+                        if m != "roc_auc" or hasattr(estimator, "predict_proba")]
+    return metrics
+
+
 def per_task_scores(
-    estimator, X, y, metrics: str | Callable | Sequence = ("r2", "rmse"), *,
+    estimator, X, y, metrics: str | Callable | Sequence | None = None, *,
     sample_weight: ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Scores of a fitted multi-task estimator, one row per task.
 
     Each task is scored on its own observed labels in ``y``; missing labels of one task do
-    not touch another task's score.
+    not touch another task's score. Each metric scores the tasks of its type only: with
+    the mixed task types of :class:`~sklearn_mtml.MultiTaskNet`, the regression metrics
+    are ``NaN`` for classification tasks and the other way round.
 
     Parameters
     ----------
@@ -218,10 +308,13 @@ def per_task_scores(
         Input of ``estimator.predict``; in long format it holds the task column.
     y : array-like or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
         True targets; ``NaN`` marks a missing label.
-    metrics : str, callable or sequence of them, default=("r2", "rmse")
-        Names among ``"r2"``, ``"rmse"``, ``"mae"``, ``"accuracy"``, ``"f1"`` (macro),
-        ``"f1_weighted"`` and ``"roc_auc"``, or callables ``metric(y_true, y_pred)``
-        (applied to predictions, column named after the function).
+    metrics : str, callable, sequence of them or None, default=None
+        Names among ``"r2"``, ``"rmse"``, ``"mae"`` (regression tasks), ``"accuracy"``,
+        ``"f1"`` (macro), ``"f1_weighted"``, ``"roc_auc"`` and ``"log_loss"``
+        (classification tasks), or callables ``metric(y_true, y_pred)`` (applied to every
+        task's predictions, column named after the function). ``None``: ``("r2",
+        "rmse")`` for regression tasks and ``("accuracy", "roc_auc")`` for classification
+        tasks (both for a mixed ``MultiTaskNet``).
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights.
 
@@ -251,10 +344,21 @@ def per_task_scores(
     (['r2', 'mae', 'n_samples'], [40, 10])
     >>> bool((table["r2"] > 0.9).all())
     True
+
+    A classifier gets classification metrics by default:
+
+    >>> from sklearn_mtml import MultiTaskNetClassifier
+    >>> labels = pd.DataFrame({"big": np.where(X[:, 0] > 0, "yes", "no"),
+    ...                        "odd": (X[:, 1] > 0).astype(int)})
+    >>> clf = MultiTaskNetClassifier(max_epochs=2, random_state=0).fit(X, labels)
+    >>> list(per_task_scores(clf, X, labels).columns)
+    ['accuracy', 'roc_auc', 'n_samples']
     """
+    holder, X_holder = _task_view(estimator, X)
+    if metrics is None:
+        metrics = _default_metrics(holder, estimator)
     if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]
-    holder, X_holder = _task_view(estimator, X)
     names = list(holder.task_names_)
     cache: dict = {}  # one prediction for all the metrics
     columns = {}
@@ -263,7 +367,8 @@ def per_task_scores(
             spec, label = _callable_metric(metric, "predict", 1), metric.__name__
         else:
             spec, label = _get_metric(metric), metric
-        columns[label] = _scores_by_task(spec, estimator, X, y, sample_weight, cache)
+        columns[label] = _scores_by_task(spec, estimator, X, y, sample_weight, cache,
+                                         name=label)
     task_ids = task_ids_of(holder, X_holder)
     if task_ids is None:
         y = _align_wide_y(y, names)
@@ -315,7 +420,8 @@ class _TaskScorer(_BaseScorer):
         scores = _cached(
             cache,
             ("scores", self._metric.key, id(y_true), id(sample_weight)),
-            lambda: _scores_by_task(self._metric, estimator, X, y_true, sample_weight, cache),
+            lambda: _scores_by_task(self._metric, estimator, X, y_true, sample_weight, cache,
+                                    name=self._name),
         )
         if self.task is None:
             value = mean_over_tasks(scores)
@@ -327,6 +433,7 @@ class _TaskScorer(_BaseScorer):
                     f"Task {self.task!r} is not one of the estimator's tasks "
                     f"{list(holder.task_names_)[:20]}."
                 )
+            _check_kind(self._metric, self._name, _task_kinds(holder), holder, self.task)
             # a task without labels in this split has no score (NaN), like sklearn's
             # undefined metrics; GridSearchCV reports it and ranks it last
             value = scores.get(_key(self.task), float("nan"))

@@ -1,5 +1,6 @@
-"""Cross-validation splitters for multi-task data."""
+"""Cross-validation for multi-task data: task-aware splitters and ``cross_val_predict``."""
 
 from ._split import TaskKFold, TaskShuffleSplit
+from ._validation import cross_val_predict
 
-__all__ = ["TaskKFold", "TaskShuffleSplit"]
+__all__ = ["TaskKFold", "TaskShuffleSplit", "cross_val_predict"]
