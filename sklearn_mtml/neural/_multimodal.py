@@ -18,6 +18,7 @@ from .._modalities import (
     fit_modalities,
     validate_modality_X,
 )
+from .._targets import REGRESSION, TaskData
 from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, make_fusion
 from ..utils._registry import declared_options
 from ._base import BaseMultiTaskNet
@@ -162,6 +163,50 @@ class _MultiModalNet(BaseMultiTaskNet):
     def _check_instance(cls):
         return cls(encoder_sizes=(16,), fusion_size=16, hidden_layer_sizes=(16,),
                    max_epochs=15, lr=0.02, batch_size=32, random_state=0)
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, data: TaskData, *args, partial: bool = False, **kwargs):
+        super()._fit(data, *args, partial=partial, **kwargs)
+        self._set_absent_prior(data, accumulate=partial)
+        return self
+
+    def _set_absent_prior(self, data: TaskData, accumulate: bool) -> None:
+        """Give rows with every modality absent the training prior (after training).
+
+        Per task, from its observed training labels: classification -> log class
+        frequencies (so ``predict_proba`` is the frequencies and ``predict`` the most
+        frequent class; a task without labels gets uniform probabilities); regression ->
+        the mean, standardised as the network's outputs are. ``partial_fit`` adds each
+        chunk's labels to the counts of the previous ones; ``fit`` (warm start too) uses
+        its own labels.
+        """
+        layout = data.layout
+        sizes = self._out_sizes(layout)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        _, tasks, values = data.observed_labels()
+        regression = np.array([k == REGRESSION for k in layout.task_types])[tasks]
+        # per output unit: class counts (classification) or the sum of standardised labels
+        unit = offsets[tasks] + np.where(regression, 0, values).astype(np.intp)
+        amount = np.where(regression, (values - self._target_mean_[tasks])
+                          / self._target_scale_[tasks], 1.0)
+        sums = np.zeros(offsets[-1])
+        np.add.at(sums, unit, amount)
+        regression = np.array([k == REGRESSION for k in layout.task_types])
+        counts = np.bincount(tasks, minlength=layout.n_tasks).astype(np.float64)
+        previous = getattr(self, "_absent_stats_", None)
+        if accumulate and previous is not None and previous[0].shape == sums.shape:
+            sums, counts = sums + previous[0], counts + previous[1]
+        self._absent_stats_ = (sums, counts)
+        prior = np.zeros_like(sums)
+        for t in range(len(sizes)):
+            block = slice(offsets[t], offsets[t + 1])
+            if counts[t] == 0:
+                continue  # no labels: uniform probabilities / the target mean
+            if regression[t]:
+                prior[block] = sums[block] / counts[t]
+            else:  # log frequencies; a class never seen gets ~0 probability, not -inf
+                prior[block] = np.log(np.maximum(sums[block] / counts[t], 1e-30))
+        self.net_.module_.set_absent_prior(prior)
 
     # ------------------------------------------------------------------ hooks
     def _convert_X(self, features, reset):
