@@ -88,9 +88,9 @@ def _text_inference(series: pd.Series) -> tuple[bool, str | None]:
 
     * categorical chosen, but most values (the median) have 2 or more words: short phrases
       with few distinct values may be labels or short free text;
-    * text chosen for its words, but its values repeat like levels (not more than
-      :data:`MAX_CATEGORIES` distinct values, or each seen 5 times or more on average) --
-      precisely: at most a fifth of the rows are distinct;
+    * text chosen for its words, but its values repeat like levels: at most a fifth of
+      its rows are distinct (each value is seen 5 times or more on average), e.g.
+      multi-word levels such as "some college, no degree";
     * text chosen for its many distinct values, but the values are short (2 words or fewer
       on average): identifiers or names may be categories.
     """

@@ -283,7 +283,8 @@ class LateFusionClassifier(_BaseLateFusion, MultiTaskClassifierMixin, BaseEstima
     fits a ``LogisticRegression`` on the members' cross-validated log-probability ratios
     ``log p_m(c) - log prior(c)``; ``"average"`` averages the members' probabilities
     (optionally weighted). A modality absent in a row casts no vote there (its stacking
-    features are 0, i.e. "no evidence"; it is left out of the average). No torch.
+    features are 0, i.e. "no evidence"; it is left out of the average); a row with every
+    modality absent gets the class frequencies of the task's training labels. No torch.
 
     Parameters
     ----------
@@ -400,7 +401,8 @@ class LateFusionRegressor(_BaseLateFusion, MultiTaskRegressorMixin, BaseEstimato
     Each modality gets its own estimator (default: ``RidgeCV`` after scaling / one-hot /
     TF-IDF, by modality type). ``combine="stacking"`` fits ``RidgeCV`` on the members'
     cross-validated, centred predictions (0 where a modality is absent: no evidence);
-    ``"average"`` averages the present members' predictions (optionally weighted).
+    ``"average"`` averages the present members' predictions (optionally weighted). A row
+    with every modality absent gets the mean of the task's training labels.
     No torch.
 
     Parameters

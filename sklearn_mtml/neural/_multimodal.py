@@ -38,7 +38,10 @@ _SHARED_DOC = """
     is *absent*: the network replaces its representation by a learned "absent" embedding
     (and gives it no weight in late / attention / gated fusion), so predictions remain
     available when a modality is missing at predict time. ``modality_dropout`` trains for
-    that case.
+    that case. A row with *every* modality absent carries no evidence and is predicted from
+    the training prior of each task: the class frequencies of its training labels
+    (``predict`` gives the most frequent class) or their mean. Columns of ``X`` in no
+    modality are not used; ``fit`` warns about them (``UserWarning``).
 """
 
 _PARAMS_DOC = """
@@ -50,6 +53,14 @@ _PARAMS_DOC = """
     modality_types : dict or None, default=None
         Overrides of the inferred types: ``"numeric"``, ``"categorical"``, ``"tabular"``,
         ``"text"``, ``"image"`` or ``("image", (H, W))`` / ``("image", (C, H, W))``.
+        Inference: all columns numeric -> ``"numeric"``; one column of arrays ->
+        ``"image"``; one string column -> ``"text"`` when its values have more than 2
+        words on average, or more than 50 distinct values that are also more than a fifth
+        of its rows, else ``"categorical"`` (a pandas ``category`` dtype is always
+        categorical); several columns -> ``"categorical"`` or ``"tabular"``. ``fit`` warns
+        when the text / categorical call is ambiguous (the word count and the number of
+        distinct values disagree, e.g. two-word values with few distinct ones); declaring
+        the type here is the override and silences the warning.
     fusion : {"early", "concat", "late", "attention", "gated", "tensor", "low_rank", \
 "hierarchical", "sequential"}, Fusion subclass, factory or instance, default="attention"
         How modality representations are combined (:mod:`sklearn_mtml.nn.fusion`). The
