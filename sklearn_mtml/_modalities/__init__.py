@@ -12,7 +12,10 @@ so the rules below hold everywhere (DESIGN.md, "Modalities"):
   - ``"numeric"``: all columns numeric (bool, int, float, or objects holding numbers);
   - ``"categorical"``: string / category / object columns with few levels;
   - ``"tabular"``: numeric and categorical columns mixed (each part handled as above);
-  - ``"text"``: one free-text column (several columns are joined with a space);
+  - ``"text"``: one free-text column (several columns are joined with a space). One string
+    column is text when its values have more than 2 words on average, or more than
+    :data:`MAX_CATEGORIES` distinct values that are also more than a fifth of its rows;
+    else categorical. Fit warns when the call is ambiguous (``_frame._text_inference``);
   - ``"image"``: a column whose cells are arrays, or pixel columns with a declared shape,
     ``modality_types={"digits": ("image", (8, 8))}`` (shape ``(H, W)`` or ``(C, H, W)``).
 
@@ -22,6 +25,8 @@ so the rules below hold everywhere (DESIGN.md, "Modalities"):
 * A modality whose columns are **all** missing in a row is *absent* for that row (for text:
   ``None`` / ``NaN`` / an empty or blank string). :func:`presence_mask` gives the boolean
   ``(n_samples, n_modalities)`` mask; models never see imputed values for an absent modality.
+  A row with every modality absent is predicted from the training prior of each task.
+* Columns of ``X`` in no modality are not used; fit warns about them.
 * :class:`ModalityPreprocessor` is the fitted per-modality preprocessing of the neural
   estimators: NaN-aware standardisation of numeric columns, category vocabularies with an
   unknown bucket, a TF-IDF (or hashing) text vocabulary fitted in ``fit`` (nothing is

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_CATEGORIES", "as_frame", "modality_frame"]
 
 #: A string column with more distinct values than this (and than a fifth of its rows) is
-#: inferred to be free text rather than a categorical column.
+#: inferred to be free text rather than a categorical column (see ``_text_inference``).
 MAX_CATEGORIES = 50
 
 
@@ -76,13 +76,47 @@ def _holds_arrays(series: pd.Series) -> bool:
     return False
 
 
-def _looks_like_text(series: pd.Series) -> bool:
+def _text_inference(series: pd.Series) -> tuple[bool, str | None]:
+    """Is a string column free text, and why the call is a close one (``None``: clear).
+
+    The rule: a column is **text** when its values have more than 2 words on average, or
+    when it has more than :data:`MAX_CATEGORIES` distinct values *and* more than a fifth of
+    its (non-missing) rows are distinct; otherwise it is **categorical**.
+
+    The evidence is *ambiguous* (the returned reason says why) when the two signals, word
+    count and number of distinct values, disagree:
+
+    * categorical chosen, but most values (the median) have 2 or more words: short phrases
+      with few distinct values may be labels or short free text;
+    * text chosen for its words, but its values repeat like levels: at most a fifth of
+      its rows are distinct (each value is seen 5 times or more on average), e.g.
+      multi-word levels such as "some college, no degree";
+    * text chosen for its many distinct values, but the values are short (2 words or fewer
+      on average): identifiers or names may be categories.
+    """
     values = series.dropna().astype(str)
     if len(values) == 0:
-        return False
-    n_words = values.str.split().str.len().mean()
-    n_unique = values.nunique()
-    return bool(n_words > 2 or (n_unique > MAX_CATEGORIES and n_unique > len(values) / 5))
+        return False, None
+    words = values.str.split().str.len()
+    mean_words, median_words = float(words.mean()), float(words.median())
+    n_unique = int(values.nunique())
+    by_words = mean_words > 2
+    by_levels = n_unique > MAX_CATEGORIES and n_unique > len(values) / 5
+    stats = (f"{n_unique} distinct values in {len(values)} rows, "
+             f"{mean_words:.1f} words per value on average")
+    if not (by_words or by_levels):
+        if median_words >= 2:
+            return False, f"few distinct values, but most have several words ({stats})"
+        return False, None
+    if not by_levels and n_unique <= len(values) / 5:
+        return True, f"several words per value, but the values repeat like levels ({stats})"
+    if not by_words:
+        return True, f"many distinct values, but short ones ({stats})"
+    return True, None
+
+
+def _looks_like_text(series: pd.Series) -> bool:
+    return _text_inference(series)[0]
 
 
 def _joined_text(block: pd.DataFrame) -> list[str]:

@@ -8,6 +8,7 @@ a kind means (presence, raw data, checks, declared columns) is asked of its bloc
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._blocks import ModalityBlock, block_class
-from ._frame import _holds_arrays, _looks_like_text, _split_numeric, as_frame
+from ._frame import _holds_arrays, _split_numeric, _text_inference, as_frame
 
 __all__ = [
     "DEFAULT_MODALITY",
@@ -29,6 +30,9 @@ __all__ = [
 
 #: Name of the single modality made by ``modalities=None``.
 DEFAULT_MODALITY = "X"
+
+#: How many unused column names the warning of :func:`fit_modalities` shows.
+_SHOWN_UNUSED = 10
 
 
 @dataclass(frozen=True)
@@ -145,21 +149,30 @@ def _parse_type(name: str, value) -> tuple[str | None, tuple | None]:
 
 def _infer_kind(X: pd.DataFrame, positions: list[int], name: str, declared):
     """Return (kind, numeric positions, categorical positions) of a modality."""
+    kind, numeric, categorical, _ = _infer_kind_noted(X, positions, name, declared)
+    return kind, numeric, categorical
+
+
+def _infer_kind_noted(X: pd.DataFrame, positions: list[int], name: str, declared):
+    """:func:`_infer_kind` plus why the text / categorical call is ambiguous (or ``None``)."""
     if declared is not None:
         return (declared,
-                *block_class(declared, name).declared_columns(X, positions, name))
+                *block_class(declared, name).declared_columns(X, positions, name), None)
     numeric, categorical = _split_numeric(X, positions)
     if not categorical:
-        return "numeric", numeric, ()
+        return "numeric", numeric, (), None
     if len(positions) == 1:
         series = X.iloc[:, positions[0]]
         if _holds_arrays(series):
-            return "image", (), ()
-        if not isinstance(series.dtype, pd.CategoricalDtype) and _looks_like_text(series):
-            return "text", (), ()
+            return "image", (), (), None
+        if not isinstance(series.dtype, pd.CategoricalDtype):
+            text, note = _text_inference(series)
+            if text:
+                return "text", (), (), note
+            return "categorical", (), categorical, note
     if not numeric:
-        return "categorical", (), categorical
-    return "tabular", numeric, categorical
+        return "categorical", (), categorical, None
+    return "tabular", numeric, categorical, None
 
 
 def resolve_modalities(X, modalities=None, modality_types=None) -> list[Modality]:
@@ -201,6 +214,12 @@ def resolve_modalities(X, modalities=None, modality_types=None) -> list[Modality
     ...
     ValueError: Column 'age' is in two modalities, 'a' and 'b'; a column belongs to one modality.
     """
+    return _resolve(X, modalities, modality_types)[0]
+
+
+def _resolve(X, modalities, modality_types) -> tuple[list[Modality], dict[str, str]]:
+    """:func:`resolve_modalities`, plus per modality whose inferred type is a close call
+    (text or categorical) the reason."""
     X = as_frame(X)
     if modalities is None:
         modalities = {DEFAULT_MODALITY: slice(None)}
@@ -217,7 +236,7 @@ def resolve_modalities(X, modalities=None, modality_types=None) -> list[Modality
             f"{list(modalities)}."
         )
     owner: dict[int, str] = {}
-    out = []
+    out, notes = [], {}
     for name, spec in modalities.items():
         if not isinstance(name, str):
             raise ValueError(f"Modality names must be strings, got {name!r}.")
@@ -234,7 +253,9 @@ def resolve_modalities(X, modalities=None, modality_types=None) -> list[Modality
                 )
             owner[pos] = name
         declared, shape = _parse_type(name, modality_types.get(name))
-        kind, numeric, categorical = _infer_kind(X, positions, name, declared)
+        kind, numeric, categorical, note = _infer_kind_noted(X, positions, name, declared)
+        if note is not None:
+            notes[name] = note
         out.append(
             Modality(
                 name=name,
@@ -246,7 +267,7 @@ def resolve_modalities(X, modalities=None, modality_types=None) -> list[Modality
                 **block_class(kind, name).layout(X, positions, name, shape),
             )
         )
-    return out
+    return out, notes
 
 
 def presence_mask(X, modalities: Sequence[Modality]) -> np.ndarray:
@@ -302,12 +323,46 @@ def validate_modality_X(estimator, X, reset: bool) -> pd.DataFrame:
 
 def fit_modalities(estimator, frame: pd.DataFrame) -> list[Modality]:
     """The modalities of ``estimator.modalities`` / ``modality_types`` on a fit's ``X``
-    (from ``validate_modality_X``), checked; the estimator records them."""
-    mods = resolve_modalities(frame, estimator.modalities, estimator.modality_types)
+    (from ``validate_modality_X``), checked; the estimator records them.
+
+    Warns (``UserWarning``, once per call, i.e. per fit) when columns of ``X`` belong to no
+    modality (they are not used; ``modalities=None`` uses every column), and for each
+    modality whose type was inferred as ``"text"`` or ``"categorical"`` on ambiguous
+    evidence (see :func:`~sklearn_mtml._modalities._frame._text_inference`); a type given in
+    ``modality_types`` is never questioned.
+    """
+    mods, notes = _resolve(frame, estimator.modalities, estimator.modality_types)
     for m in mods:
         m.block_class().check(m, m.frame(frame))
     if len(frame) and not any(m.present(frame).any() for m in mods):
         raise ValueError("Every modality is absent in every row of X: nothing to learn from.")
+    who = type(estimator).__name__
+    _warn_unused_columns(who, frame, mods)
+    for m in mods:
+        if m.name in notes:
+            other, meaning = (("categorical", "a category") if m.kind == "text"
+                              else ("text", "free text"))
+            warnings.warn(
+                f"{who}: modality {m.name!r} (column {m.columns[0]!r}) could be text or "
+                f"categorical: {notes[m.name]}. It is encoded as {m.kind!r}; if it is "
+                f"{meaning}, set modality_types={{{m.name!r}: {other!r}}} (declaring its "
+                "type also silences this warning).",
+                UserWarning, stacklevel=2,
+            )
     return mods
 
 
+def _warn_unused_columns(who: str, frame: pd.DataFrame, mods: Sequence[Modality]) -> None:
+    used = {p for m in mods for p in m.positions}
+    unused = [c for p, c in enumerate(frame.columns) if p not in used]
+    if not unused:
+        return
+    shown = ", ".join(repr(c) for c in unused[:_SHOWN_UNUSED])
+    if len(unused) > _SHOWN_UNUSED:
+        shown += f", ... ({len(unused)} in all)"
+    warnings.warn(
+        f"{who}: {len(unused)} column(s) of X are in no modality and are not used: "
+        f"[{shown}]. Add them to modalities to use them (modalities=None uses every "
+        "column), or drop them from X to silence this warning.",
+        UserWarning, stacklevel=3,
+    )

@@ -188,11 +188,13 @@ class _BaseLateFusion:
         inputs = [_member_input(m, X) for m in mods]
         presence = np.column_stack([m.present(X) for m in mods])
         self.members_, self.final_estimators_, self._priors = [], [], []
+        self._absent_priors = []
         for t in range(data.Y.shape[1]):
             rows = data.mask[:, t]
             y = data.Y[:, t]
             prior = self._prior(y[rows], t)
             self._priors.append(prior)
+            self._absent_priors.append(self._prior(y[rows], t, smooth=False))
             members, oof = [], []
             for j, m in enumerate(mods):
                 use = np.flatnonzero(rows & presence[:, j])
@@ -249,18 +251,22 @@ class _BaseLateFusion:
         return outs, presence
 
     def _combined(self, X, t):
+        """Task ``t``'s outputs; a row with every modality absent (no evidence, or only
+        modalities of weight 0) gets the training prior: the class frequencies, or the
+        mean, of the task's training labels."""
         outs, presence = self._task_outputs(X, t)
         prior = self._priors[t]
+        absent_prior = np.atleast_1d(getattr(self, "_absent_priors", self._priors)[t])
         if self.combine == "stacking":
             meta = self._meta_features(outs, presence, prior)
-            return self._final_output(self.final_estimators_[t], meta, t)
+            out = self._final_output(self.final_estimators_[t], meta, t)
+            return np.where(presence.any(axis=1, keepdims=True), out, absent_prior)
         weights = np.array([float((self.weights or {}).get(m.name, 1.0))
                             for m in self.modalities_])
         w = presence * weights
         total = w.sum(axis=1, keepdims=True)
         mixed = sum(w[:, [j]] * o for j, o in enumerate(outs))
-        fallback = np.broadcast_to(np.atleast_1d(prior), mixed.shape)
-        return np.where(total > 0, mixed / np.where(total > 0, total, 1.0), fallback)
+        return np.where(total > 0, mixed / np.where(total > 0, total, 1.0), absent_prior)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -277,7 +283,8 @@ class LateFusionClassifier(_BaseLateFusion, MultiTaskClassifierMixin, BaseEstima
     fits a ``LogisticRegression`` on the members' cross-validated log-probability ratios
     ``log p_m(c) - log prior(c)``; ``"average"`` averages the members' probabilities
     (optionally weighted). A modality absent in a row casts no vote there (its stacking
-    features are 0, i.e. "no evidence"; it is left out of the average). No torch.
+    features are 0, i.e. "no evidence"; it is left out of the average); a row with every
+    modality absent gets the class frequencies of the task's training labels. No torch.
 
     Parameters
     ----------
@@ -343,9 +350,13 @@ class LateFusionClassifier(_BaseLateFusion, MultiTaskClassifierMixin, BaseEstima
 
     _classifier = True
 
-    def _prior(self, y, t):
+    def _prior(self, y, t, smooth: bool = True):
+        """Class frequencies of labels ``y`` (``smooth``: plus one of each class, so that
+        none is 0); uniform without labels."""
         k = len(self._task_layout.classes[t])
-        counts = np.bincount(np.asarray(y, dtype=np.intp), minlength=k).astype(float) + 1.0
+        counts = np.bincount(np.asarray(y, dtype=np.intp), minlength=k).astype(float)
+        if smooth or counts.sum() == 0:
+            counts += 1.0
         return counts / counts.sum()
 
     def _n_outputs(self, t):
@@ -390,7 +401,8 @@ class LateFusionRegressor(_BaseLateFusion, MultiTaskRegressorMixin, BaseEstimato
     Each modality gets its own estimator (default: ``RidgeCV`` after scaling / one-hot /
     TF-IDF, by modality type). ``combine="stacking"`` fits ``RidgeCV`` on the members'
     cross-validated, centred predictions (0 where a modality is absent: no evidence);
-    ``"average"`` averages the present members' predictions (optionally weighted).
+    ``"average"`` averages the present members' predictions (optionally weighted). A row
+    with every modality absent gets the mean of the task's training labels.
     No torch.
 
     Parameters
@@ -443,7 +455,8 @@ class LateFusionRegressor(_BaseLateFusion, MultiTaskRegressorMixin, BaseEstimato
 
     _classifier = False
 
-    def _prior(self, y, t):
+    def _prior(self, y, t, smooth: bool = True):
+        """Mean of labels ``y`` (0 without labels)."""
         return np.array(float(np.mean(y)) if len(y) else 0.0)
 
     def _n_outputs(self, t):

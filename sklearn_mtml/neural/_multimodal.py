@@ -18,6 +18,7 @@ from .._modalities import (
     fit_modalities,
     validate_modality_X,
 )
+from .._targets import REGRESSION, TaskData
 from ..nn.fusion import FUSIONS, Fusion, MultiModalNetwork, make_fusion
 from ..utils._registry import declared_options
 from ._base import BaseMultiTaskNet
@@ -37,7 +38,10 @@ _SHARED_DOC = """
     is *absent*: the network replaces its representation by a learned "absent" embedding
     (and gives it no weight in late / attention / gated fusion), so predictions remain
     available when a modality is missing at predict time. ``modality_dropout`` trains for
-    that case.
+    that case. A row with *every* modality absent carries no evidence and is predicted from
+    the training prior of each task: the class frequencies of its training labels
+    (``predict`` gives the most frequent class) or their mean. Columns of ``X`` in no
+    modality are not used; ``fit`` warns about them (``UserWarning``).
 """
 
 _PARAMS_DOC = """
@@ -49,6 +53,14 @@ _PARAMS_DOC = """
     modality_types : dict or None, default=None
         Overrides of the inferred types: ``"numeric"``, ``"categorical"``, ``"tabular"``,
         ``"text"``, ``"image"`` or ``("image", (H, W))`` / ``("image", (C, H, W))``.
+        Inference: all columns numeric -> ``"numeric"``; one column of arrays ->
+        ``"image"``; one string column -> ``"text"`` when its values have more than 2
+        words on average, or more than 50 distinct values that are also more than a fifth
+        of its rows, else ``"categorical"`` (a pandas ``category`` dtype is always
+        categorical); several columns -> ``"categorical"`` or ``"tabular"``. ``fit`` warns
+        when the text / categorical call is ambiguous (the word count and the number of
+        distinct values disagree, e.g. two-word values with few distinct ones); declaring
+        the type here is the override and silences the warning.
     fusion : {"early", "concat", "late", "attention", "gated", "tensor", "low_rank", \
 "hierarchical", "sequential"}, Fusion subclass, factory or instance, default="attention"
         How modality representations are combined (:mod:`sklearn_mtml.nn.fusion`). The
@@ -162,6 +174,50 @@ class _MultiModalNet(BaseMultiTaskNet):
     def _check_instance(cls):
         return cls(encoder_sizes=(16,), fusion_size=16, hidden_layer_sizes=(16,),
                    max_epochs=15, lr=0.02, batch_size=32, random_state=0)
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, data: TaskData, *args, partial: bool = False, **kwargs):
+        super()._fit(data, *args, partial=partial, **kwargs)
+        self._set_absent_prior(data, accumulate=partial)
+        return self
+
+    def _set_absent_prior(self, data: TaskData, accumulate: bool) -> None:
+        """Give rows with every modality absent the training prior (after training).
+
+        Per task, from its observed training labels: classification -> log class
+        frequencies (so ``predict_proba`` is the frequencies and ``predict`` the most
+        frequent class; a task without labels gets uniform probabilities); regression ->
+        the mean, standardised as the network's outputs are. ``partial_fit`` adds each
+        chunk's labels to the counts of the previous ones; ``fit`` (warm start too) uses
+        its own labels.
+        """
+        layout = data.layout
+        sizes = self._out_sizes(layout)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        _, tasks, values = data.observed_labels()
+        regression = np.array([k == REGRESSION for k in layout.task_types])[tasks]
+        # per output unit: class counts (classification) or the sum of standardised labels
+        unit = offsets[tasks] + np.where(regression, 0, values).astype(np.intp)
+        amount = np.where(regression, (values - self._target_mean_[tasks])
+                          / self._target_scale_[tasks], 1.0)
+        sums = np.zeros(offsets[-1])
+        np.add.at(sums, unit, amount)
+        regression = np.array([k == REGRESSION for k in layout.task_types])
+        counts = np.bincount(tasks, minlength=layout.n_tasks).astype(np.float64)
+        previous = getattr(self, "_absent_stats_", None)
+        if accumulate and previous is not None and previous[0].shape == sums.shape:
+            sums, counts = sums + previous[0], counts + previous[1]
+        self._absent_stats_ = (sums, counts)
+        prior = np.zeros_like(sums)
+        for t in range(len(sizes)):
+            block = slice(offsets[t], offsets[t + 1])
+            if counts[t] == 0:
+                continue  # no labels: uniform probabilities / the target mean
+            if regression[t]:
+                prior[block] = sums[block] / counts[t]
+            else:  # log frequencies; a class never seen gets ~0 probability, not -inf
+                prior[block] = np.log(np.maximum(sums[block] / counts[t], 1e-30))
+        self.net_.module_.set_absent_prior(prior)
 
     # ------------------------------------------------------------------ hooks
     def _convert_X(self, features, reset):

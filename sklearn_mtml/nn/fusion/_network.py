@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -12,7 +13,6 @@ from ..heads import head_shrinkage_penalty
 from ._base import Fusion
 
 __all__ = ["MultiModalNetwork"]
-
 
 
 class MultiModalNetwork(nn.Module):
@@ -48,6 +48,18 @@ class MultiModalNetwork(nn.Module):
     reconstruct_sizes : dict of {str: int} or None, default=None
         Modalities to reconstruct and the width of their dense float input (``block_key(m, 0)``):
         numeric, the numeric part of tabular, or image pixels.
+
+    Notes
+    -----
+    **Rows with every modality absent.** Such a row carries no evidence, so in evaluation
+    mode, once :meth:`set_absent_prior` has been called, its outputs are the *prior*
+    outputs (the estimators set them to the training prior: the log class frequencies of a
+    classification task, the standardised training mean of a regression task) instead of
+    whatever the encoders' "absent" embeddings lead to. The switch is a
+    ``torch.where`` on the presence mask, so the forward pass has no data-dependent branch
+    (it traces and exports), and training is unchanged: the prior is never used in
+    training mode, and rows with at least one modality present get exactly the network's
+    outputs.
 
     The forward pass takes a dict with keys :func:`~sklearn_mtml.utils._keys.block_key`
     ``(modality, i)`` and :data:`~sklearn_mtml.utils._keys.MASK_KEY` (see
@@ -101,6 +113,38 @@ class MultiModalNetwork(nn.Module):
         if head is None:
             head = _LinearHeads(fusion.out_features, head_sizes)
         self.head = head
+        self.head_sizes = [int(k) for k in head_sizes]
+        # outputs of a row with every modality absent (evaluation mode), once set (flag 1)
+        self.register_buffer("absent_prior", torch.zeros(sum(self.head_sizes)))
+        self.register_buffer("absent_prior_set", torch.zeros(()))
+
+    def set_absent_prior(self, prior) -> None:
+        """Set the outputs given, in evaluation mode, to rows with every modality absent.
+
+        Parameters
+        ----------
+        prior : array-like of shape (sum(head_sizes),), or None
+            The heads' outputs concatenated (e.g. log class frequencies of a
+            classification head, the standardised mean of a regression head). ``None``:
+            unset (such rows get the network's own outputs).
+        """
+        if prior is None:
+            self.absent_prior_set.zero_()
+            return
+        values = torch.as_tensor(np.asarray(prior, dtype=np.float32).reshape(-1))
+        if values.numel() != self.absent_prior.numel():
+            raise ValueError(
+                f"The prior has {values.numel()} values; the heads have "
+                f"{self.absent_prior.numel()} outputs."
+            )
+        self.absent_prior.copy_(values)
+        self.absent_prior_set.fill_(1.0)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # weights saved before the prior existed load as "no prior" (the old behaviour)
+        for name in ("absent_prior", "absent_prior_set"):
+            state_dict.setdefault(prefix + name, torch.zeros_like(getattr(self, name)))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def shared_modules(self) -> dict[str, nn.Module]:
         """What every task shares: the encoders, the fusion, and the head's shared part."""
@@ -126,10 +170,15 @@ class MultiModalNetwork(nn.Module):
             dropped = torch.where(empty.unsqueeze(1), keep, dropped)
         return dropped
 
-    def fused(self, X=None, **kwargs) -> torch.Tensor:
-        """The fused representation ``(n, fusion.out_features)``."""
+    @staticmethod
+    def _inputs(X, kwargs) -> dict:
         inputs = dict(X) if isinstance(X, Mapping) else {}
         inputs.update(kwargs)
+        return inputs
+
+    def fused(self, X=None, **kwargs) -> torch.Tensor:
+        """The fused representation ``(n, fusion.out_features)``."""
+        inputs = self._inputs(X, kwargs)
         mask = self.drop_modalities(inputs[MASK_KEY].bool())
         embeddings = [
             encoder(*[inputs[block_key(name, i)] for i in range(k)])
@@ -204,7 +253,31 @@ class MultiModalNetwork(nn.Module):
         return self.alignment_weight * torch.stack(losses).mean()
 
     def forward(self, X=None, **kwargs):
-        return self.head(self.drop(self.fused(X, **kwargs)))
+        out = self.head(self.drop(self.fused(X, **kwargs)))
+        if self.training:
+            return out
+        return self._with_prior(out, self._inputs(X, kwargs)[MASK_KEY])
+
+    def _with_prior(self, out, mask: torch.Tensor):
+        """``out`` with the prior outputs in rows where every modality is absent (once set)."""
+        absent = ~mask.bool().any(dim=1) & (self.absent_prior_set > 0)
+        if isinstance(out, torch.Tensor):
+            outputs, sizes = [out], [sum(self.head_sizes)]
+        else:
+            outputs, sizes = list(out), self.head_sizes
+        if len(outputs) != len(sizes) or any(
+            o.reshape(len(o), -1).shape[1] != k for o, k in zip(outputs, sizes)
+        ):
+            return out  # a head of another shape: leave its outputs alone
+        priors = torch.split(self.absent_prior, sizes)
+        replaced = [
+            torch.where(absent.reshape(-1, *([1] * (o.dim() - 1))),
+                        p.to(o.dtype).reshape(o.shape[1:]), o)
+            for o, p in zip(outputs, priors)
+        ]
+        if isinstance(out, torch.Tensor):
+            return replaced[0]
+        return type(out)(replaced)
 
 
 class _LinearHeads(nn.Module):
