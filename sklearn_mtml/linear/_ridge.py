@@ -193,9 +193,9 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
         self.intercept_alpha = intercept_alpha
         self.task_column = task_column
 
-    def _fit(self, data: TaskData):
+    def _fit(self, data: TaskData, sample_weight=None):
         self.__dict__.pop("_stream", None)  # a full fit starts any streaming afresh
-        G, r, _ = task_gram(data.X, data, intercept=self.fit_intercept)
+        G, r, _ = task_gram(data.X, data, intercept=self.fit_intercept, weight=sample_weight)
         self._solve(G, r)
         return self
 
