@@ -381,3 +381,14 @@ def test_metadata_routing_passes_sample_weight():
         direct = MultiTaskRidge().fit(StandardScaler().fit_transform(X[train]), Y[train],
                                       sample_weight=w[train])
         np.testing.assert_allclose(est[-1].coef_, direct.coef_)
+
+
+def test_ridge_partial_fit_takes_sample_weight():
+    X, Y, w = _wide(n=60)
+    stream = MultiTaskRidge()
+    for rows in np.array_split(np.arange(len(X)), 3):
+        stream.partial_fit(X[rows], Y[rows], sample_weight=w[rows])
+    np.testing.assert_allclose(stream.coef_,
+                               MultiTaskRidge().fit(X, Y, sample_weight=w).coef_, rtol=1e-10)
+    with pytest.raises(ValueError, match="negative"):
+        stream.partial_fit(X, Y, sample_weight=-np.ones(len(X)))
