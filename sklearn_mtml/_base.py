@@ -15,6 +15,8 @@ leaves no fitted attribute behind (:func:`sklearn_mtml._targets.fit_guard`).
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
@@ -36,6 +38,7 @@ from ._targets import (
     validate_fit_data,
 )
 from ._task_scores import mean_over_tasks, mean_task_score, per_task_values
+from ._weights import resolve_weights, warn_one_class
 
 
 class _MultiTaskMixin:
@@ -52,7 +55,7 @@ class _MultiTaskMixin:
     #: ``convert_X(features, reset)`` hook; ``None`` = finite float64 array (the default).
     _convert_X = None
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the model on all tasks.
 
         Parameters
@@ -61,6 +64,13 @@ class _MultiTaskMixin:
             Features, plus the task-id column when ``task_column`` is set.
         y : array-like, Series or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
             Targets; ``NaN`` marks a missing label.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                default=None
+            Weight of each row (1-D), or in wide format of each row and task (2-D, ``NaN``
+            meaning 0). Weights enter the loss or the normal equations: an integer weight
+            ``k`` fits as the row repeated ``k`` times. In long format one weight per row,
+            for its own task. Multiplied by the weights of ``class_weight``, where the
+            estimator has it.
         **fit_params : dict
             Passed to the estimator's training routine.
 
@@ -81,6 +91,13 @@ class _MultiTaskMixin:
                 allow_nan_X=self._allow_nan_X,
                 convert_X=self._convert_X,
             )
+            weight = resolve_weights(self, data, sample_weight,
+                                     getattr(self, "class_weight", None))
+            warn_one_class(self, data.layout)
+            if weight is not None:  # hooks written before weights keep working unweighted
+                if "sample_weight" not in inspect.signature(self._fit).parameters:
+                    raise ValueError(f"{type(self).__name__} does not support sample_weight.")
+                fit_params["sample_weight"] = weight
             self._record_tasks(data)
             self._fit(data, **fit_params)
         return self

@@ -193,8 +193,8 @@ class ClusteredMultiTaskRegressor(ProximalMultiTaskRegressor):
         return self._run_fista(stats, smooth=smooth,
                                lipschitz=stats.lipschitz() + 2.0 * scale / eta)
 
-    def _fit(self, data):
-        super()._fit(data)
+    def _fit(self, data, sample_weight=None):
+        super()._fit(data, sample_weight)
         eta, _, k = self._penalty_terms(self._weights.shape[0])
         _, _, V, m = cluster_penalty(self._weights, eta, k)
         self.cluster_matrix_ = (V * m) @ V.T

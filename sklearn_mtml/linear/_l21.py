@@ -106,7 +106,7 @@ class MultiTaskL21Regressor(ProximalMultiTaskRegressor):
             nonsmooth=lambda W: alpha * float(np.linalg.norm(W, axis=0).sum()),
         )
 
-    def _fit(self, data):
-        super()._fit(data)
+    def _fit(self, data, sample_weight=None):
+        super()._fit(data, sample_weight)
         self.support_ = np.any(self.coef_ != 0, axis=0)
         return self

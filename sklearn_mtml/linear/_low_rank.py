@@ -105,8 +105,8 @@ class LowRankMultiTaskRegressor(ProximalMultiTaskRegressor):
             nonsmooth=lambda W: alpha * float(np.linalg.svd(W, compute_uv=False).sum()),
         )
 
-    def _fit(self, data):
-        super()._fit(data)
+    def _fit(self, data, sample_weight=None):
+        super()._fit(data, sample_weight)
         s = np.linalg.svd(self._weights, compute_uv=False)
         self.rank_ = int(np.sum(s > 1e-10 * max(s.max(initial=0.0), 1.0)))
         return self

@@ -166,11 +166,11 @@ class ProximalMultiTaskRegressor(LinearMultiTaskRegressorMixin, BaseEstimator):
         "task_column": [None, str, Integral, object],
     }
 
-    def _fit(self, data: TaskData):
+    def _fit(self, data: TaskData, sample_weight=None):
         if self.fit_intercept and self.penalize_intercepts:
-            stats = shared_intercept_task_stats(data)
+            stats = shared_intercept_task_stats(data, sample_weight)
         else:
-            stats = centered_task_stats(data, self.fit_intercept)
+            stats = centered_task_stats(data, self.fit_intercept, sample_weight)
         W, self.n_iter_ = self._solve(stats)
         self._weights = W
         self.coef_, self.intercept_ = stats.split(W)

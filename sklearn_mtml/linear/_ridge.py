@@ -13,6 +13,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._targets import REGRESSION, TaskData, fit_guard, validate_fit_data
+from .._weights import resolve_weights
 from ._base import LinearMultiTaskRegressorMixin
 from ._gram import task_gram
 from ._streaming import TaskGramAccumulator
@@ -206,9 +207,9 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
     def _predict_shared(self, X) -> np.ndarray:
         return X @ self.shared_coef_ + self.shared_intercept_
 
-    def _fit(self, data: TaskData):
+    def _fit(self, data: TaskData, sample_weight=None):
         self.__dict__.pop("_stream", None)  # a full fit starts any streaming afresh
-        G, r, _ = task_gram(data.X, data, intercept=self.fit_intercept)
+        G, r, _ = task_gram(data.X, data, intercept=self.fit_intercept, weight=sample_weight)
         self._solve(G, r)
         return self
 
@@ -222,7 +223,7 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
     _streamable = True
 
     @available_if(lambda self: self._streamable)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one more chunk of rows (exact streaming fit).
 
         The data enter the solution only through per-task sums (``Z_t'Z_t``, ``Z_t'y_t``),
@@ -235,6 +236,10 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_columns)
         y : array-like, Series or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                default=None
+            Weights of this chunk's rows (or, wide format, rows and tasks; ``NaN`` = 0), as
+            in ``fit``: the weighted sums add up over the chunks.
 
         Returns
         -------
@@ -268,9 +273,10 @@ class MultiTaskRidge(LinearMultiTaskRegressorMixin, BaseEstimator):
                     f"partial_fit got tasks {list(data.layout.names)} but earlier chunks had "
                     f"{list(previous.names)}: every wide-format chunk needs the same tasks."
                 )
+            weight = resolve_weights(self, data, sample_weight, partial=True)
             if first:
                 self._stream = TaskGramAccumulator(data.X.shape[1] + int(self.fit_intercept))
-            self._stream.update(data.X, data, intercept=self.fit_intercept)
+            self._stream.update(data.X, data, intercept=self.fit_intercept, weight=weight)
             names = self._stream.names
             self._task_layout = dataclasses.replace(
                 data.layout, names=names, task_types=(REGRESSION,) * len(names),

@@ -41,17 +41,26 @@ class _LeaveOneOutPath:
     with design row ``z``, block elimination of the augmented system gives
     ``h_i = z' A_t z + (L A_t z)' M^-1 (L A_t z)`` with ``A_t = (G_t + L)^-1`` and ``M`` the
     Schur complement of the shared block (the matrix of the shared system).
+
+    With weights ``w_i`` the fit is the ridge of ``sqrt(w_i) z_i, sqrt(w_i) y_i``, whose
+    leverages are ``w_i h_i``; as sklearn's ``RidgeCV``, leaving an observation out leaves
+    out its whole weight, and the error is the weighted mean of the squared leave-one-out
+    residuals: on rows repeated as the integer weights say, leave-one-*group*-out over the
+    copies of each row.
     """
 
-    def __init__(self, Z: np.ndarray, data: TaskData):
-        self.Z, self.y, self.task, counts = observations_by_task(Z, data)
+    def __init__(self, Z: np.ndarray, data: TaskData, weight: np.ndarray | None = None):
+        self.Z, self.y, self.task, counts, self.w = observations_by_task(Z, data, weight)
         self.bounds = task_bounds(counts)
         n_tasks, q = len(counts), Z.shape[1]
         self.G = np.empty((n_tasks, q, q))
         self.r = np.empty((n_tasks, q))
+        Zw = self.Z if self.w is None else self.Z * self.w[:, None]
         for t, sl in enumerate(self._slices()):
-            self.G[t] = self.Z[sl].T @ self.Z[sl]
-            self.r[t] = self.Z[sl].T @ self.y[sl]
+            self.G[t] = Zw[sl].T @ self.Z[sl]
+            self.r[t] = Zw[sl].T @ self.y[sl]
+        if self.w is not None:
+            self.G = (self.G + np.swapaxes(self.G, 1, 2)) / 2
 
     def _slices(self):
         return [slice(self.bounds[t], self.bounds[t + 1]) for t in range(len(self.bounds) - 1)]
@@ -82,12 +91,16 @@ class _LeaveOneOutPath:
         return u, W, M_inv
 
     def loo_mse(self, path: dict, W: np.ndarray, M_inv: np.ndarray) -> float:
-        """Mean squared leave-one-out error over every observed label."""
+        """Mean squared leave-one-out error over every observed label (weighted mean)."""
         fitted = np.einsum("ij,ij->i", self.Z, W[self.task])
         LAz = path["LAz"]
         h = path["base_h"] + np.einsum("ij,ij->i", LAz @ M_inv, LAz)
+        if self.w is not None:
+            h = self.w * h
         resid = (self.y - fitted) / np.maximum(1.0 - h, np.finfo(float).eps)
-        return float(np.mean(resid**2))
+        if self.w is None:
+            return float(np.mean(resid**2))
+        return float(np.sum(self.w * resid**2) / np.sum(self.w))
 
 
 class MultiTaskRidgeCV(MultiTaskRidge):
@@ -102,11 +115,12 @@ class MultiTaskRidgeCV(MultiTaskRidge):
     for every point of the grid ``alphas x shared_alphas`` (``x intercept_alphas`` when
     given; otherwise ``intercept_alpha = alpha``) and keeps the one with the lowest exact
     leave-one-out mean squared error over all observed labels (each label left out in
-    turn, as sklearn's ``RidgeCV``), then refits there. Each ``(alpha, intercept_alpha)``
-    costs one batched Cholesky factorisation of the per-task Gram matrices and two passes
-    over the data, each ``shared_alpha`` one small ``p x p`` solve: the whole grid costs a
-    few fits. Only the training data are used, so the choice is honest inside an outer
-    cross-validation.
+    turn, as sklearn's ``RidgeCV``; with ``sample_weight`` the weighted mean, each label
+    left out with its whole weight, as sklearn's ``RidgeCV`` does), then refits there.
+    Each ``(alpha, intercept_alpha)`` costs one batched Cholesky factorisation of the
+    per-task Gram matrices and two passes over the data, each ``shared_alpha`` one small
+    ``p x p`` solve: the whole grid costs a few fits. Only the training data are used, so
+    the choice is honest inside an outer cross-validation.
 
     Parameters
     ----------
@@ -212,12 +226,12 @@ class MultiTaskRidgeCV(MultiTaskRidge):
             raise ValueError(f"{name} must be finite and {bound}, got {values!r}.")
         return grid
 
-    def _fit(self, data: TaskData):
+    def _fit(self, data: TaskData, sample_weight=None):
         alphas = self._grid(self.alphas, "alphas")
         shared_alphas = self._grid(self.shared_alphas, "shared_alphas", allow_zero=True)
         tied = self.intercept_alphas is None or not self.fit_intercept
         intercepts = [None] if tied else self._grid(self.intercept_alphas, "intercept_alphas")
-        loo = _LeaveOneOutPath(design(data.X, self.fit_intercept), data)
+        loo = _LeaveOneOutPath(design(data.X, self.fit_intercept), data, sample_weight)
         q = loo.G.shape[1]
         mse = np.empty((len(alphas), len(shared_alphas), len(intercepts)))
         for i, alpha in enumerate(alphas):

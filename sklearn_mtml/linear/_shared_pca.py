@@ -16,13 +16,15 @@ from ._base import LinearMultiTaskRegressorMixin
 from ._gram import centered_task_stats
 
 
-def per_task_ridge(data: TaskData, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def per_task_ridge(data: TaskData, alpha: float,
+                   weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Independent ridge per task with unpenalised intercepts (as sklearn's ``Ridge``).
 
-    Minimises ``||y_t - X_t w_t - b_t||^2 + alpha ||w_t||^2`` for every task ``t`` over its
-    observed labels; returns ``(W, b)``.
+    Minimises ``sum_i w_i (y_i - x_i . w_t - b_t)^2 + alpha ||w_t||^2`` for every task
+    ``t`` over its observed labels (``w_i``: the per-label ``weight``, 1 without);
+    returns ``(W, b)``.
     """
-    stats = centered_task_stats(data, fit_intercept=True)
+    stats = centered_task_stats(data, fit_intercept=True, weight=weight)
     A = stats.G + alpha * np.eye(stats.G.shape[1])
     try:
         W = np.linalg.solve(A, stats.r[:, :, None])[:, :, 0]
@@ -113,13 +115,22 @@ class SharedPCARegressor(
         self.whiten = whiten
         self.task_column = task_column
 
-    def _fit(self, data: TaskData):
+    def _fit(self, data: TaskData, sample_weight=None):
         n_components = self.n_components
+        # The encoder is unsupervised and sklearn's PCA takes no weights: it is fitted on
+        # every row that carries weight (a row of weight 0 everywhere is left out); the
+        # ridge heads are weighted.
+        rows = data.X
+        if sample_weight is not None:
+            carried = (sample_weight > 0) if sample_weight.ndim == 1 else (
+                sample_weight > 0).any(axis=1)
+            rows = data.X[carried]
         if isinstance(n_components, Integral):
-            n_components = min(int(n_components), *data.X.shape)
-        self.pca_ = PCA(n_components=n_components, whiten=self.whiten).fit(data.X)
+            n_components = min(int(n_components), *rows.shape)
+        self.pca_ = PCA(n_components=n_components, whiten=self.whiten).fit(rows)
         Z = self.pca_.transform(data.X)
-        H, b = per_task_ridge(dataclasses.replace(data, X=Z), float(self.alpha))
+        H, b = per_task_ridge(dataclasses.replace(data, X=Z), float(self.alpha),
+                              sample_weight)
         self.head_coef_ = H
         # Fold the (affine) encoder into the heads: predict is then one matrix product.
         components = self.pca_.components_

@@ -46,20 +46,20 @@ class TaskGramAccumulator:
         self.names = np.empty(0, dtype=object)
         self.G = np.zeros((0, self.n_columns, self.n_columns))
         self.r = np.zeros((0, self.n_columns))
-        self.counts = np.zeros(0, dtype=np.int64)
+        self.counts = np.zeros(0)
 
     @property
     def n_tasks(self) -> int:
         return len(self.names)
 
-    def update(self, X: np.ndarray, data: TaskData, *, intercept: bool = False
-               ) -> TaskGramAccumulator:
+    def update(self, X: np.ndarray, data: TaskData, *, intercept: bool = False,
+               weight: np.ndarray | None = None) -> TaskGramAccumulator:
         """Add one validated chunk (``data.layout.names`` are the chunk's tasks).
 
         ``intercept=True`` accumulates the statistics of ``[X, 1]`` (see
         :func:`~sklearn_mtml.linear._gram.task_gram`).
         """
-        G, r, counts = task_gram(X, data, intercept=intercept)
+        G, r, counts = task_gram(X, data, intercept=intercept, weight=weight)
         if G.shape[1] != self.n_columns:
             raise ValueError(
                 f"This chunk has {G.shape[1]} design columns; earlier chunks had "
@@ -85,7 +85,7 @@ class TaskGramAccumulator:
             p = self.n_columns
             self.G = np.concatenate([self.G, np.zeros((grow, p, p))])[order]
             self.r = np.concatenate([self.r, np.zeros((grow, p))])[order]
-            self.counts = np.concatenate([self.counts, np.zeros(grow, np.int64)])[order]
+            self.counts = np.concatenate([self.counts, np.zeros(grow)])[order]
             self.names = merged[order]
             known = {name: i for i, name in enumerate(self.names)}
         return np.array([known[name] for name in names], dtype=np.intp)

@@ -151,6 +151,28 @@ class _BaseLateFusion:
     def _convert_X(self, features, reset):
         return validate_modality_X(self, features, reset)
 
+    def fit(self, X, y):
+        """Fit one estimator per modality and task, and their combination.
+
+        No ``sample_weight``: the members are any sklearn estimators (the default ones are
+        pipelines), which do not all take weights, so weights could not reach every part
+        of the model; a weighted late fusion would be silently unweighted in part.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_columns)
+            Features of every modality, plus the task-id column when ``task_column`` is
+            set.
+        y : array-like, Series or DataFrame of shape (n_samples,) or (n_samples, n_tasks)
+            Targets; ``NaN`` marks a missing label.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(X, y)
+
     # ------------------------------------------------------------------ fit
     def _member(self, modality: Modality):
         chosen = (self.estimators or {})
@@ -172,7 +194,7 @@ class _BaseLateFusion:
                     f"{sorted(names)}."
                 )
 
-    def _fit(self, data: TaskData):
+    def _fit(self, data: TaskData, sample_weight=None):
         mods = fit_modalities(self, data.X)
         self.modalities_ = mods
         self.modality_names_ = np.array([m.name for m in mods], dtype=object)

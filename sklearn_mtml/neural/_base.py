@@ -34,6 +34,7 @@ from .._targets import (
     fit_guard,
     validate_fit_data,
 )
+from .._weights import resolve_weights
 from ..balancing import WEIGHTINGS, get_weighting
 from ..nn.heads import ACTIVATIONS, TaskHeads
 from ..nn.sharing import ARCHITECTURES, build_architecture
@@ -57,6 +58,12 @@ __all__ = ["BaseMultiTaskNet", "MaskedTaskLoss"]
 
 def _silent(*args, **kwargs) -> None:
     """A print sink that prints nothing (a module-level function: the model pickles)."""
+
+
+def _mentions_balanced(class_weight) -> bool:
+    values = (class_weight.values() if isinstance(class_weight, Mapping)
+              else class_weight if isinstance(class_weight, list) else [class_weight])
+    return any(isinstance(v, str) and v == "balanced" for v in values)
 
 
 def _as_sizes(value, name: str) -> tuple[int, ...]:
@@ -181,6 +188,15 @@ class BaseMultiTaskNet(NetPredictMixin):
         Hyper-parameters of the balancing method (e.g. ``{"temperature": 2.0}``).
     task_weights : array-like of shape (n_tasks,), dict or None, default=None
         Fixed per-task loss multipliers (a dict maps task names to weights).
+    class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes of classification tasks, multiplying each label's
+        ``sample_weight`` in its task's (weighted mean) loss. ``"balanced"``: every
+        classification task weighs its classes by ``n_t / (n_classes_t * count)`` over its
+        observed labels (sklearn's rule); ``{label: weight}``: the same weights in every
+        classification task (the usual form for a 1-D ``y``); ``{task name: {label: weight}
+        or "balanced"}`` per task (tasks not named are unweighted); or a list of those
+        entries in task order (sklearn's multi-output form). An unknown task or label is
+        an error. Not for regression tasks.
     head_shrinkage : float, default=0.0
         Pull the tasks' output layers towards their mean: the neural analogue of the
         task-specific penalty of :class:`~sklearn_mtml.linear.MultiTaskRidge` (weights
@@ -353,10 +369,11 @@ class BaseMultiTaskNet(NetPredictMixin):
     _classification_loss = staticmethod(cross_entropy)
 
     # ------------------------------------------------------------------ fit story
-    def _fit(self, data: TaskData, epochs: int | None = None, partial: bool = False):
+    def _fit(self, data: TaskData, epochs: int | None = None, partial: bool = False,
+             sample_weight: np.ndarray | None = None):
         plan = self._plan(data, epochs, partial)
         with local_torch_rng(plan.seed, plan.device), torch_threads(self.n_threads):
-            X_t, inputs, scaling, train, valid = self._encode(data, plan)
+            X_t, inputs, scaling, train, valid = self._encode(data, plan, sample_weight)
             net = self._build(X_t, data.layout, plan, early_stopping=valid is not None,
                               inputs=inputs)
             self._train(net, train, valid, plan)
@@ -408,13 +425,13 @@ class BaseMultiTaskNet(NetPredictMixin):
             )
         self._net_callbacks(early_stopping=False)
 
-    def _encode(self, data: TaskData, plan: _Plan):
+    def _encode(self, data: TaskData, plan: _Plan, weight: np.ndarray | None = None):
         """Inputs as tensors (and what was learnt of them), the target scaling, and the
-        training / validation tensors."""
+        training / validation tensors (``weight``: per-label weights, carried by the mask)."""
         X_t, inputs = self._fit_inputs(data.X, plan.reuse)
         scaling = ((self._target_mean_, self._target_scale_) if plan.reuse
-                   else target_scaling(data, self.target_scaling))
-        full = TaskTensors(X_t, encode_targets(data, *scaling))
+                   else target_scaling(data, self.target_scaling, weight))
+        full = TaskTensors(X_t, encode_targets(data, *scaling, weight=weight))
         train, valid = split(full, data, plan.seed, plan.validate, self.validation_fraction)
         return X_t, inputs, scaling, train, valid
 
@@ -619,7 +636,7 @@ class BaseMultiTaskNet(NetPredictMixin):
         return new
 
     # ------------------------------------------------------------------ partial_fit
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on ``X, y``, continuing from the current weights.
 
         The first call sets up the tasks (and, for classification, the labels: pass
@@ -631,6 +648,12 @@ class BaseMultiTaskNet(NetPredictMixin):
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
         classes : array-like, or list of array-like (one per task), default=None
             All labels of each classification task; needed on the first call only.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                default=None
+            Weights of this chunk's rows (or, wide format, rows and tasks; ``NaN`` = 0),
+            as in ``fit``. ``class_weight`` applies too, except ``"balanced"``, which needs
+            the labels of all chunks (as sklearn's ``partial_fit``): pass explicit class
+            weights.
 
         Returns
         -------
@@ -653,9 +676,20 @@ class BaseMultiTaskNet(NetPredictMixin):
             if fitted or classes is not None:
                 target = previous if fitted else with_classes(data.layout, classes)
                 data = align_targets(data, target)
+            weight = self._partial_weights(data, sample_weight)
             self._record_tasks(data)
-            self._fit(data, epochs=1, partial=True)
+            self._fit(data, epochs=1, partial=True, sample_weight=weight)
         return self
+
+    def _partial_weights(self, data: TaskData, sample_weight):
+        """Per-label weights of a ``partial_fit`` chunk (``None``: unweighted)."""
+        if _mentions_balanced(self.class_weight):
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: it needs the "
+                "labels of every chunk. Pass explicit class weights {label: weight}."
+            )
+        return resolve_weights(self, data, sample_weight, self.class_weight,
+                               partial=True)
 
     # ------------------------------------------------------------------ internal surface
     def _batch_task_losses(self, X, y):

@@ -35,13 +35,15 @@ class TaskTensors(torch.utils.data.Dataset):
 
     ``targets`` is ``(Y, mask)`` for wide data (``(n, n_tasks)`` each; targets 0 where
     missing) or ``(y, task, mask)`` for long data (``(n,)`` each: the row's target, its
-    task position and whether the label is observed).
+    task position and whether the label is observed). The mask is the label's weight: 0
+    (missing), 1 (observed) or, with sample / class weights, the weight.
     """
 
     def __init__(self, X: TensorInput, targets: tuple[torch.Tensor, ...]) -> None:
         self.X, self.targets = X, tuple(targets)
-        # Without any missing label, batches carry no mask (None): the loss skips masking.
-        self.complete = bool(self.mask.all())
+        # Without any missing label or weight, batches carry no mask (None): the loss skips
+        # masking.
+        self.complete = bool((self.mask == 1).all())
 
     def __len__(self) -> int:
         return len(self.targets[0])

@@ -26,7 +26,8 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class MaskedTaskLoss(nn.Module):
-    """Per-task masked mean losses, plus the task-balancing method that combines them.
+    """Per-task masked (weighted) mean losses, plus the task-balancing method that
+    combines them.
 
     ``forward(outputs, Y, mask)`` (wide: ``(batch, n_tasks)`` targets and mask) or
     ``forward(outputs, y, task, mask)`` (long: each row's target, task position and mask,
@@ -35,6 +36,10 @@ class MaskedTaskLoss(nn.Module):
     rows. A missing label contributes nothing to any task (its target is a placeholder
     multiplied by a zero mask), so it sends no gradient anywhere. ``mask=None`` means every
     label of the batch is observed.
+
+    The mask may hold weights (``sample_weight`` times ``class_weight``): each task's loss
+    is then the weighted mean ``sum(w * loss) / sum(w)`` over its labels and ``counts`` the
+    total weight, so an integer weight ``k`` counts as the label repeated ``k`` times.
 
     Parameters
     ----------
@@ -150,7 +155,8 @@ class MaskedTaskLoss(nn.Module):
             valid = self.columns < self.sizes.index_select(0, task).unsqueeze(1)
             logits = logits.masked_fill(~valid, float("-inf"))
             per_row = self.classification_loss(logits, y.long())
-        per_row = torch.where(mask > 0, per_row, torch.zeros_like(per_row))
+        # each row's loss times its weight (0 where missing: no NaN from a placeholder)
+        per_row = torch.where(mask > 0, per_row * mask, torch.zeros_like(per_row))
         sums = per_row.new_zeros(n_tasks).index_add(0, task, per_row)
         counts = mask.new_zeros(n_tasks).index_add(0, task, mask)
         return sums / counts.clamp(min=1.0), counts

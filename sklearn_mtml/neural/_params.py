@@ -66,6 +66,7 @@ NET_PARAMS: tuple[Param, ...] = (
     Param("loss_weighting", "fixed", [*WEIGHTINGS.constraint(), torch.nn.Module]),
     Param("loss_weighting_params", None, [None, dict]),
     Param("task_weights", None, [None, "array-like", dict]),
+    Param("class_weight", None, [None, StrOptions({"balanced"}), dict, list]),
     Param("head_shrinkage", 0.0, [Interval(Real, 0, None, closed="left")]),
     Param("target_scaling", "task", [StrOptions({"task", "pooled"})]),
     Param("optimizer", "adam", OPTIMIZERS.constraint()),
