@@ -176,8 +176,9 @@ class _MultiModalNet(BaseMultiTaskNet):
                    max_epochs=15, lr=0.02, batch_size=32, random_state=0)
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: TaskData, *args, partial: bool = False, **kwargs):
-        super()._fit(data, *args, partial=partial, **kwargs)
+    def _fit(self, data: TaskData, epochs: int | None = None, partial: bool = False,
+             sample_weight=None):
+        super()._fit(data, epochs=epochs, partial=partial, sample_weight=sample_weight)
         self._set_absent_prior(data, accumulate=partial)
         return self
 
