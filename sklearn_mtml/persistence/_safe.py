@@ -65,8 +65,8 @@ def _allowed_classes() -> dict[str, type]:
         TfidfVectorizer,
     )
 
-    from ._modalities import Modality, ModalityPreprocessor
-    from ._targets import TaskLayout
+    from .._modalities import Modality, ModalityPreprocessor
+    from .._targets import TaskLayout
 
     return {cls.__name__: cls for cls in (
         TaskLayout, Modality, ModalityPreprocessor, TfidfVectorizer, TfidfTransformer,
@@ -75,8 +75,8 @@ def _allowed_classes() -> dict[str, type]:
 
 
 def _estimator_classes() -> dict[str, type]:
-    from .neural._base import BaseMultiTaskNet
-    from .utils import all_estimators
+    from ..neural._base import BaseMultiTaskNet
+    from ..utils import all_estimators
 
     return {name: cls for name, cls in all_estimators() if issubclass(cls, BaseMultiTaskNet)}
 
