@@ -14,5 +14,6 @@ Both loaders check the type the caller expects before building anything.
 """
 
 from ._safe import _digest, load_safe, save_safe  # noqa: F401
+from ._skops import dump, load, trusted_types
 
-__all__ = ["load_safe", "save_safe"]
+__all__ = ["dump", "load", "load_safe", "save_safe", "trusted_types"]
