@@ -127,9 +127,9 @@ def trusted_types() -> list[str]:
     The classic estimators (``MultiTaskRidge``, ...) and the small helper classes their
     fitted state holds; skops rebuilds them as it rebuilds sklearn's estimators (an empty
     instance and its attributes, no ``__init__`` called). And ``numpy.dtype``, which
-    sklearn's ``SimpleImputer`` holds and skops does not trust by default. The neural estimators are not
-    in the list: they are trusted only as the node type registered here, which builds
-    nothing but them, from plain values and arrays.
+    sklearn's ``SimpleImputer`` holds and skops does not trust by default. The neural
+    estimators are not in the list: they are trusted only as the node type registered
+    here, which builds nothing but them, from plain values and arrays.
     """
     from .._modalities import Modality, ModalityPreprocessor
     from .._targets import TaskLayout
