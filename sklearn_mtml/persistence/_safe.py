@@ -235,6 +235,22 @@ def _type_names(expected) -> str:
     return getattr(expected, "__name__", repr(expected))
 
 
+def _check_state_fits(cls: type, state: dict, where: str) -> None:
+    """A classifier's fitted state under a regressor's name (or the reverse) is refused."""
+    from sklearn.base import ClassifierMixin, RegressorMixin
+
+    kinds = set(getattr(state.get("_task_layout"), "task_types", None) or ())
+    wanted = ("classification" if issubclass(cls, ClassifierMixin)
+              else "regression" if issubclass(cls, RegressorMixin) else None)
+    if wanted is None or not kinds:
+        return
+    if kinds != {wanted} or (wanted == "classification") != ("classes_" in state):
+        raise ValueError(
+            f"{where} names the class {cls.__name__} but holds the fitted state of a model "
+            f"with {sorted(kinds)} tasks; it is not loaded."
+        )
+
+
 def _decode_estimator(header: str, tensors: Mapping, device, where: str, expected=None):
     """Rebuild a fitted neural estimator from :func:`_encode_estimator`'s output."""
     import torch
@@ -272,6 +288,7 @@ def _decode_estimator(header: str, tensors: Mapping, device, where: str, expecte
                       "available, so the model is loaded with device='cpu'.", UserWarning,
                       stacklevel=3)
         params["device"] = "cpu"
+    _check_state_fits(cls, state, where)
     target = torch.device(device)
     try:
         estimator = cls(**params)
