@@ -567,3 +567,30 @@ def test_a_header_naming_another_class_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="names the class MultiTaskNetRegressor but holds "
                                          r"the fitted state of a model with \['classification'\]"):
         load_safe(path)
+
+
+def test_a_fitted_grid_search_over_a_net_pipeline_round_trips(tmp_path):
+    # GridSearchCV(n_jobs=2) pickles the pipelines between processes as before; the
+    # search itself, its unfitted template included, goes to a skops file. skops trusts
+    # neither the splitter nor the scorer by default: the caller names them.
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml.persistence import load
+
+    X, y = _frame_task_data()
+    search = GridSearchCV(Pipeline([("prep", _prep()), ("net", MultiTaskNetClassifier(**FAST))]),
+                          {"net__lr": [0.01, 0.05]}, cv=KFold(2), n_jobs=2).fit(X, y)
+    path = _dumped(search, tmp_path)
+    with pytest.raises(skops_io.exceptions.UntrustedTypesFoundException, match="KFold"):
+        load(path, expected=GridSearchCV)
+    loaded = load(path, expected=GridSearchCV,
+                  trusted=[KFold, "sklearn.metrics._scorer._PassthroughScorer"])
+    np.testing.assert_array_equal(loaded.predict(X), search.predict(X))
+    assert loaded.best_params_ == search.best_params_
+    template = loaded.estimator
+    assert not hasattr(template[-1], "net_")
+    assert template.get_params()["net__lr"] == FAST["lr"]
+    np.testing.assert_array_equal(clone(template).fit(X, y).predict(X),
+                                  clone(search.estimator).fit(X, y).predict(X))

@@ -184,8 +184,12 @@ def _digest(tensors: Mapping, header: str) -> str:
     return h.hexdigest()
 
 
-def _encode_estimator(estimator, who: str) -> tuple[str, str, dict]:
-    """``(class name, JSON header, {name: CPU tensor})`` of a fitted neural estimator."""
+def _encode_estimator(estimator, who: str, unfitted: bool = False) -> tuple[str, str, dict]:
+    """``(class name, JSON header, {name: CPU tensor})`` of a fitted neural estimator.
+
+    With ``unfitted=True`` an estimator that is not fitted (e.g. ``GridSearchCV``'s
+    template) is stored as its parameters alone.
+    """
     from sklearn.utils.validation import check_is_fitted
 
     classes = _estimator_classes()
@@ -196,10 +200,14 @@ def _encode_estimator(estimator, who: str) -> tuple[str, str, dict]:
             "Pipeline or any other estimator use sklearn_mtml.persistence.dump(obj, path) "
             "and load(path, expected=...) (skops format, no pickle)."
         )
-    check_is_fitted(estimator, "net_")
     encode = _Encoder()
     params = {k: encode(v, f"parameter {k!r}")
               for k, v in estimator.get_params(deep=False).items()}
+    if unfitted and not hasattr(estimator, "net_"):
+        header = json.dumps({"estimator": name, "params": params, "unfitted": True},
+                            sort_keys=True)
+        return name, header, dict(encode.tensors)
+    check_is_fitted(estimator, "net_")
     state = {}
     for key, value in vars(estimator).items():
         fitted = key.endswith("_") and not key.startswith("__")
@@ -274,13 +282,21 @@ def _decode_estimator(header: str, tensors: Mapping, device, where: str, expecte
         cls = classes[name]
         allowed = _allowed_classes()
         params = {k: _decode(v, tensors, allowed) for k, v in content["params"].items()}
-        state = {k: _decode(v, tensors, allowed) for k, v in content["state"].items()}
-        history = _decode(content["history"], tensors, allowed)
-        # files of earlier versions have no optimizer state: a fresh optimizer then
-        optimizer_state = _decode(content.get("optimizer"), tensors, allowed)
+        if content.get("unfitted") is True:  # parameters only
+            state, history, optimizer_state = {}, None, None
+        else:
+            state = {k: _decode(v, tensors, allowed) for k, v in content["state"].items()}
+            history = _decode(content["history"], tensors, allowed)
+            # files of earlier versions have no optimizer state: a fresh optimizer then
+            optimizer_state = _decode(content.get("optimizer"), tensors, allowed)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{where} has an invalid header: {exc!r}") from None
 
+    if content.get("unfitted") is True:  # a template: its parameters, as they were
+        try:
+            return cls(**params)
+        except TypeError as exc:
+            raise ValueError(f"{where} has an invalid header: {exc!r}") from None
     saved_device = params.get("device", "auto")
     if (isinstance(saved_device, str) and saved_device.startswith("cuda")
             and not torch.cuda.is_available()):

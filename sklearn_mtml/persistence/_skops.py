@@ -69,7 +69,7 @@ def _type_path(cls: type) -> str:
 def _net_get_state(obj, save_context) -> dict:
     from skops.io._utils import get_state
 
-    _, header, tensors = _encode_estimator(obj, "sklearn_mtml.persistence.dump")
+    _, header, tensors = _encode_estimator(obj, "sklearn_mtml.persistence.dump", unfitted=True)
     arrays = {}
     for key, tensor in tensors.items():
         if not tensor.dtype.is_floating_point or tensor.dtype.itemsize >= 4:
