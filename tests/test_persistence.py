@@ -289,3 +289,308 @@ def test_forged_file_with_a_valid_digest_names_only_allowed_classes(tmp_path, fo
     save_file(tensors, str(path), metadata=metadata)
     with pytest.raises(ValueError, match="invalid header"):
         load_safe(path)
+
+
+# ------------------------------------------------- whole models: dump / load (skops format)
+skops_io = pytest.importorskip("skops.io")
+
+
+def _frame_task_data(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                      "shop": rng.choice(["north", "south", "east"], n)})
+    X.loc[::7, "x2"] = np.nan
+    y = pd.DataFrame({"up": np.where(X["x1"] > 0, "yes", "no"),
+                      "north": (X["shop"] == "north").astype(float)})
+    y.loc[::5, "north"] = np.nan  # a missing label
+    return X, y
+
+
+def _prep():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    return ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["x1", "x2"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["shop"]),
+    ])
+
+
+def _net_pipeline(**params):
+    from sklearn.pipeline import Pipeline
+
+    X, y = _frame_task_data()
+    net = MultiTaskNetClassifier(**{**FAST, **params})
+    return Pipeline([("prep", _prep()), ("net", net)]).fit(X, y), X, y
+
+
+def _dumped(obj, tmp_path, name="model.skops"):
+    from sklearn_mtml.persistence import dump
+
+    path = tmp_path / name
+    dump(obj, path)
+    return path
+
+
+def test_column_transformer_net_pipeline_round_trip(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml.persistence import load
+
+    model, X, y = _net_pipeline()
+    loaded = load(_dumped(model, tmp_path), expected=Pipeline)
+    assert isinstance(loaded, Pipeline)
+    assert isinstance(loaded[-1], MultiTaskNetClassifier)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    for a, b in zip(loaded.predict_proba(X), model.predict_proba(X)):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.get_params()["net__hidden_layer_sizes"] == (8,)
+    # the loaded pipeline pickles and clones as any other
+    twin = pickle.loads(pickle.dumps(loaded))
+    np.testing.assert_array_equal(twin.predict(X), model.predict(X))
+
+
+def test_skops_file_holds_no_pickle(tmp_path):
+    import zipfile
+
+    model, _, _ = _net_pipeline()
+    path = _dumped(model, tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert "schema.json" in names
+        for name in names:
+            if name.endswith(".npy"):  # every array loads without pickle
+                np.load(archive.open(name), allow_pickle=False)
+            else:
+                assert name == "schema.json"
+        schema = archive.read("schema.json")
+    assert b"SklearnMtmlNetNode" in schema
+
+
+def test_linear_pipeline_round_trip(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml import MultiTaskRidge
+    from sklearn_mtml.persistence import load
+
+    X, y = _frame_task_data()
+    Y = np.column_stack([X["x1"].to_numpy() * 2, (X["shop"] == "east") * 1.0])
+    model = Pipeline([("prep", _prep()), ("ridge", MultiTaskRidge(alpha=0.5))]).fit(X, Y)
+    loaded = load(_dumped(model, tmp_path), expected=Pipeline)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert isinstance(loaded[-1], MultiTaskRidge)
+
+
+def test_multimodal_estimator_round_trip_in_skops_format(tmp_path):
+    from sklearn_mtml.persistence import load
+
+    X, y = _multimodal_frame()
+    model = MultiModalClassifier(
+        {"num": ["x1", "x2"], "cat": "colour", "text": "review"},
+        modality_types={"text": "text"}, text_max_features=64, encoder_sizes=(8,),
+        fusion_size=8, hidden_layer_sizes=(8,), max_epochs=3, random_state=0,
+    ).fit(X, y)
+    loaded = load(_dumped(model, tmp_path), expected=MultiModalClassifier)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    new = X.head(5).copy()
+    new["review"] = "lovely but thin"
+    np.testing.assert_array_equal(loaded.predict_proba(new), model.predict_proba(new))
+
+
+def test_pipeline_loaded_from_skops_continues_training_as_the_saved_one(tmp_path):
+    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml.persistence import load
+
+    model, X, y = _net_pipeline(optimizer="adamw")
+    loaded = load(_dumped(model, tmp_path), expected=BaseEstimator)
+    twin = pickle.loads(pickle.dumps(model))
+    for m in (loaded, twin):
+        assert isinstance(m, Pipeline)
+        m.set_params(net__warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(loaded.predict_proba(X)[0], twin.predict_proba(X)[0])
+    assert len(loaded[-1].history_) == len(twin[-1].history_)
+
+
+def test_load_checks_the_expected_type_before_building_anything(tmp_path, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml import MultiTaskRidge
+    from sklearn_mtml.persistence import _skops, load
+
+    model, X, _ = _net_pipeline()
+    path = _dumped(model, tmp_path)
+    monkeypatch.setattr(skops_io, "loads", lambda *a, **k: pytest.fail("built"))
+    monkeypatch.setattr(_skops, "_decode_estimator", lambda *a, **k: pytest.fail("built"))
+    for wrong in (MultiTaskRidge, MultiTaskNetClassifier, (MultiTaskRidge, MultiTaskNet)):
+        with pytest.raises(TypeError, match="holds a Pipeline, not the expected"):
+            load(path, expected=wrong)
+    with pytest.raises(TypeError, match="expected="):
+        load(path, expected=None)
+    net_path = _dumped(model[-1], tmp_path, "net.skops")
+    with pytest.raises(TypeError, match="not the expected Pipeline"):
+        load(net_path, expected=Pipeline)
+
+
+def test_load_refuses_files_that_are_not_skops_files(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml.persistence import load
+
+    path = tmp_path / "evil.skops"
+    path.write_bytes(pickle.dumps({"boom": 1}))
+    with pytest.raises(ValueError, match="not a file written by"):
+        load(path, expected=Pipeline)
+
+
+def _rewrite_schema(path, edit):
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    schema = json.loads(entries["schema.json"])
+    edit(schema)
+    entries["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+def _net_nodes(tree):
+    if isinstance(tree, dict):
+        if tree.get("__loader__") == "SklearnMtmlNetNode":
+            yield tree
+        for value in tree.values():
+            yield from _net_nodes(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _net_nodes(value)
+
+
+@pytest.mark.parametrize("module, name", [
+    ("subprocess", "Popen"),                     # a dangerous class
+    ("sklearn_mtml_evil_plugin", "Net"),          # a module the file would make us import
+])
+def test_a_file_naming_an_unknown_type_is_refused_without_importing_it(
+        tmp_path, module, name):
+    import sys
+
+    from sklearn.pipeline import Pipeline
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    from sklearn_mtml.persistence import load
+
+    model, _, _ = _net_pipeline()
+    path = _dumped(model, tmp_path)
+
+    def edit(schema):
+        (node,) = _net_nodes(schema)
+        node["__module__"], node["__class__"] = module, name
+
+    _rewrite_schema(path, edit)
+    with pytest.raises(UntrustedTypesFoundException, match=f"{module}.{name}"):
+        load(path, expected=Pipeline)
+    assert "sklearn_mtml_evil_plugin" not in sys.modules
+    # even trusted by the caller, the network node builds only the package's estimators
+    with pytest.raises(TypeError, match="not one, so it is not loaded"):
+        load(path, expected=Pipeline, trusted=[f"{module}.{name}"])
+    assert "sklearn_mtml_evil_plugin" not in sys.modules
+
+
+def test_a_network_node_whose_header_names_another_class_is_refused(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml.persistence import load
+
+    model, _, _ = _net_pipeline()
+    path = _dumped(model, tmp_path)
+
+    def edit(schema):
+        (node,) = _net_nodes(schema)
+        text = json.dumps(node["content"])
+        assert "MultiTaskNetClassifier" in text
+        node["content"] = json.loads(text.replace(
+            '\\\\\\"estimator\\\\\\": \\\\\\"MultiTaskNetClassifier',
+            '\\\\\\"estimator\\\\\\": \\\\\\"MultiTaskNetRegressor'))
+        assert node["content"] != json.loads(text)
+
+    _rewrite_schema(path, edit)
+    with pytest.raises(TypeError, match="state of another class"):
+        load(path, expected=Pipeline)
+
+
+def test_save_safe_points_pipelines_to_dump(tmp_path):
+    model, _, _ = _net_pipeline()
+    with pytest.raises(TypeError, match=r"persistence.dump"):
+        save_safe(model, tmp_path / "p.safetensors")
+
+
+def test_load_safe_checks_the_expected_class(tmp_path):
+    from sklearn.base import BaseEstimator, RegressorMixin
+
+    X, Y = _wide()
+    path = tmp_path / "m.safetensors"
+    model = MultiTaskNetRegressor(**FAST).fit(X, Y)
+    save_safe(model, path)
+    for ok in (MultiTaskNetRegressor, BaseEstimator, RegressorMixin, None):
+        np.testing.assert_array_equal(load_safe(path, expected=ok).predict(X), model.predict(X))
+    with pytest.raises(TypeError, match="holds a MultiTaskNetRegressor, not the expected "
+                                        "MultiTaskNetClassifier"):
+        load_safe(path, expected=MultiTaskNetClassifier)
+
+
+def test_a_header_naming_another_class_is_a_clear_error(tmp_path):
+    # a classifier's fitted state under a regressor's name (digest recomputed): a
+    # ValueError naming the problem, never an AttributeError or a wrong-typed model
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from sklearn_mtml import persistence
+
+    X, Y = _wide()
+    y = np.where(Y[:, 0] > 0, "a", "b")
+    path = tmp_path / "m.safetensors"
+    save_safe(MultiTaskNetClassifier(**FAST).fit(X, y), path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    tensors = load_file(str(path))
+    content = json.loads(metadata["content"])
+    content["estimator"] = "MultiTaskNetRegressor"
+    metadata["content"] = json.dumps(content)
+    metadata["sha256"] = persistence._digest(tensors, metadata["content"])
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(TypeError, match="not the expected MultiTaskNetClassifier"):
+        load_safe(path, expected=MultiTaskNetClassifier)
+    with pytest.raises(ValueError, match="names the class MultiTaskNetRegressor but holds "
+                                         r"the fitted state of a model with \['classification'\]"):
+        load_safe(path)
+
+
+def test_a_fitted_grid_search_over_a_net_pipeline_round_trips(tmp_path):
+    # GridSearchCV(n_jobs=2) pickles the pipelines between processes as before; the
+    # search itself, its unfitted template included, goes to a skops file. skops trusts
+    # neither the splitter nor the scorer by default: the caller names them.
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_mtml.persistence import load
+
+    X, y = _frame_task_data()
+    search = GridSearchCV(Pipeline([("prep", _prep()), ("net", MultiTaskNetClassifier(**FAST))]),
+                          {"net__lr": [0.01, 0.05]}, cv=KFold(2), n_jobs=2).fit(X, y)
+    path = _dumped(search, tmp_path)
+    with pytest.raises(skops_io.exceptions.UntrustedTypesFoundException, match="KFold"):
+        load(path, expected=GridSearchCV)
+    loaded = load(path, expected=GridSearchCV,
+                  trusted=[KFold, "sklearn.metrics._scorer._PassthroughScorer"])
+    np.testing.assert_array_equal(loaded.predict(X), search.predict(X))
+    assert loaded.best_params_ == search.best_params_
+    template = loaded.estimator
+    assert not hasattr(template[-1], "net_")
+    assert template.get_params()["net__lr"] == FAST["lr"]
+    np.testing.assert_array_equal(clone(template).fit(X, y).predict(X),
+                                  clone(search.estimator).fit(X, y).predict(X))

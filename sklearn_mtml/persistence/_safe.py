@@ -65,8 +65,8 @@ def _allowed_classes() -> dict[str, type]:
         TfidfVectorizer,
     )
 
-    from ._modalities import Modality, ModalityPreprocessor
-    from ._targets import TaskLayout
+    from .._modalities import Modality, ModalityPreprocessor
+    from .._targets import TaskLayout
 
     return {cls.__name__: cls for cls in (
         TaskLayout, Modality, ModalityPreprocessor, TfidfVectorizer, TfidfTransformer,
@@ -75,8 +75,8 @@ def _allowed_classes() -> dict[str, type]:
 
 
 def _estimator_classes() -> dict[str, type]:
-    from .neural._base import BaseMultiTaskNet
-    from .utils import all_estimators
+    from ..neural._base import BaseMultiTaskNet
+    from ..utils import all_estimators
 
     return {name: cls for name, cls in all_estimators() if issubclass(cls, BaseMultiTaskNet)}
 
@@ -127,7 +127,8 @@ class _Encoder:
             return {"__object__": name,
                     "fields": {k: self(v, f"{where}.{k}") for k, v in fields.items()}}
         raise TypeError(
-            f"save_safe stores plain values only, but {where} is a {type(value).__name__}; "
+            "sklearn_mtml.persistence stores plain values only, but "
+            f"{where} is a {type(value).__name__}; "
             "it would need pickle (code execution on load). Use pickle/joblib for such a "
             "model, or drop that object before saving."
         )
@@ -183,6 +184,159 @@ def _digest(tensors: Mapping, header: str) -> str:
     return h.hexdigest()
 
 
+def _encode_estimator(estimator, who: str, unfitted: bool = False) -> tuple[str, str, dict]:
+    """``(class name, JSON header, {name: CPU tensor})`` of a fitted neural estimator.
+
+    With ``unfitted=True`` an estimator that is not fitted (e.g. ``GridSearchCV``'s
+    template) is stored as its parameters alone.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    classes = _estimator_classes()
+    name = type(estimator).__name__
+    if classes.get(name) is not type(estimator):
+        raise TypeError(
+            f"{who} saves the neural estimators {sorted(classes)}; got {name}. For a "
+            "Pipeline or any other estimator use sklearn_mtml.persistence.dump(obj, path) "
+            "and load(path, expected=...) (skops format, no pickle)."
+        )
+    encode = _Encoder()
+    params = {k: encode(v, f"parameter {k!r}")
+              for k, v in estimator.get_params(deep=False).items()}
+    if unfitted and not hasattr(estimator, "net_"):
+        header = json.dumps({"estimator": name, "params": params, "unfitted": True},
+                            sort_keys=True)
+        return name, header, dict(encode.tensors)
+    check_is_fitted(estimator, "net_")
+    state = {}
+    for key, value in vars(estimator).items():
+        fitted = key.endswith("_") and not key.startswith("__")
+        if (fitted or key == "_task_layout") and key not in _REBUILT:
+            state[key] = encode(value, f"fitted attribute {key!r}")
+    history = encode([dict(row) for row in estimator.history_], "history_")
+    optimizer = getattr(estimator.net_.optimizer_, "optimizer", estimator.net_.optimizer_)
+    optimizer_state = encode(_to_numpy(optimizer.state_dict()), "the optimizer state")
+    tensors = {_MODULE_PREFIX + k: v.detach().cpu().contiguous().clone()
+               for k, v in estimator.net_.module_.state_dict().items()}
+    tensors.update({_CRITERION_PREFIX + k: v.detach().cpu().contiguous().clone()
+                    for k, v in estimator.net_.criterion_.state_dict().items()})
+    tensors.update(encode.tensors)
+    header = json.dumps({"estimator": name, "params": params, "state": state,
+                         "history": history, "optimizer": optimizer_state}, sort_keys=True)
+    return name, header, tensors
+
+
+def _check_expected(found: type, expected, where: str) -> None:
+    """Raise a ``TypeError`` unless the class ``found`` is (a subclass of) ``expected``."""
+    if expected is None:
+        return
+    if not isinstance(found, type) or not issubclass(found, expected):
+        raise TypeError(
+            f"{where} holds a {getattr(found, '__name__', found)}, not the expected "
+            f"{_type_names(expected)}; nothing was loaded."
+        )
+
+
+def _type_names(expected) -> str:
+    if isinstance(expected, tuple):
+        return " or ".join(_type_names(e) for e in expected)
+    return getattr(expected, "__name__", repr(expected))
+
+
+def _check_state_fits(cls: type, state: dict, where: str) -> None:
+    """A classifier's fitted state under a regressor's name (or the reverse) is refused."""
+    from sklearn.base import ClassifierMixin, RegressorMixin
+
+    kinds = set(getattr(state.get("_task_layout"), "task_types", None) or ())
+    wanted = ("classification" if issubclass(cls, ClassifierMixin)
+              else "regression" if issubclass(cls, RegressorMixin) else None)
+    if wanted is None or not kinds:
+        return
+    if kinds != {wanted} or (wanted == "classification") != ("classes_" in state):
+        raise ValueError(
+            f"{where} names the class {cls.__name__} but holds the fitted state of a model "
+            f"with {sorted(kinds)} tasks; it is not loaded."
+        )
+
+
+def _decode_estimator(header: str, tensors: Mapping, device, where: str, expected=None):
+    """Rebuild a fitted neural estimator from :func:`_encode_estimator`'s output."""
+    import torch
+    from skorch.history import History
+
+    try:
+        content = json.loads(header)
+        name = content["estimator"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where} has an invalid header: {exc!r}") from None
+    classes = _estimator_classes()
+    if expected is not None and name not in classes:
+        raise TypeError(
+            f"{where} names the class {name!r}, which is not one of the estimators it may "
+            f"hold ({sorted(classes)}), not the expected {_type_names(expected)}; nothing "
+            "was loaded."
+        )
+    if name in classes:
+        _check_expected(classes[name], expected, where)
+    try:
+        cls = classes[name]
+        allowed = _allowed_classes()
+        params = {k: _decode(v, tensors, allowed) for k, v in content["params"].items()}
+        if content.get("unfitted") is True:  # parameters only
+            state, history, optimizer_state = {}, None, None
+        else:
+            state = {k: _decode(v, tensors, allowed) for k, v in content["state"].items()}
+            history = _decode(content["history"], tensors, allowed)
+            # files of earlier versions have no optimizer state: a fresh optimizer then
+            optimizer_state = _decode(content.get("optimizer"), tensors, allowed)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{where} has an invalid header: {exc!r}") from None
+
+    if content.get("unfitted") is True:  # a template: its parameters, as they were
+        try:
+            return cls(**params)
+        except TypeError as exc:
+            raise ValueError(f"{where} has an invalid header: {exc!r}") from None
+    saved_device = params.get("device", "auto")
+    if (isinstance(saved_device, str) and saved_device.startswith("cuda")
+            and not torch.cuda.is_available()):
+        warnings.warn(f"{where} was saved with device={saved_device!r}; CUDA is not "
+                      "available, so the model is loaded with device='cpu'.", UserWarning,
+                      stacklevel=3)
+        params["device"] = "cpu"
+    _check_state_fits(cls, state, where)
+    target = torch.device(device)
+    try:
+        estimator = cls(**params)
+        for key, value in state.items():
+            setattr(estimator, key, value)
+        net = estimator._rebuild_net(target)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        # e.g. the fitted state of another class under this class's name
+        raise ValueError(
+            f"{where}: its fitted state does not make a {name}: {exc!r}"
+        ) from None
+    try:
+        net.module_.load_state_dict(_strip(tensors, _MODULE_PREFIX), strict=True)
+        net.criterion_.load_state_dict(_strip(tensors, _CRITERION_PREFIX), strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"{where}: the weights do not fit the network: {exc}") from None
+    net.module_.to(target)
+    net.criterion_.to(target)
+    if optimizer_state is not None:
+        try:
+            net.optimizer_.load_state_dict(_to_torch(optimizer_state))
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{where}: the optimizer state does not fit the network: {exc!r}"
+            ) from None
+    net.history = History(history)
+    estimator.net_ = net
+    estimator.history_ = net.history
+    estimator.device_ = target
+    return estimator
+
+
 # ----------------------------------------------------------------------------- public API
 def save_safe(estimator, path: str | os.PathLike) -> None:
     """Save a fitted neural estimator to a safetensors file (no pickle).
@@ -222,43 +376,15 @@ def save_safe(estimator, path: str | os.PathLike) -> None:
     >>> np.array_equal(load_safe(path).predict(X), model.predict(X))
     True
     """
-    from sklearn.utils.validation import check_is_fitted
-
     save_file = _safetensors().torch.save_file
 
-    classes = _estimator_classes()
-    name = type(estimator).__name__
-    if classes.get(name) is not type(estimator):
-        raise TypeError(
-            f"save_safe saves the neural estimators {sorted(classes)}; got {name}. Classic "
-            "estimators hold only arrays and plain values: pickle them from a trusted "
-            "source, or use skops."
-        )
-    check_is_fitted(estimator, "net_")
-    encode = _Encoder()
-    params = {k: encode(v, f"parameter {k!r}")
-              for k, v in estimator.get_params(deep=False).items()}
-    state = {}
-    for key, value in vars(estimator).items():
-        fitted = key.endswith("_") and not key.startswith("__")
-        if (fitted or key == "_task_layout") and key not in _REBUILT:
-            state[key] = encode(value, f"fitted attribute {key!r}")
-    history = encode([dict(row) for row in estimator.history_], "history_")
-    optimizer = getattr(estimator.net_.optimizer_, "optimizer", estimator.net_.optimizer_)
-    optimizer_state = encode(_to_numpy(optimizer.state_dict()), "the optimizer state")
-    tensors = {_MODULE_PREFIX + k: v.detach().cpu().contiguous().clone()
-               for k, v in estimator.net_.module_.state_dict().items()}
-    tensors.update({_CRITERION_PREFIX + k: v.detach().cpu().contiguous().clone()
-                    for k, v in estimator.net_.criterion_.state_dict().items()})
-    tensors.update(encode.tensors)
-    header = json.dumps({"estimator": name, "params": params, "state": state,
-                         "history": history, "optimizer": optimizer_state}, sort_keys=True)
+    name, header, tensors = _encode_estimator(estimator, "save_safe")
     metadata = {"format": FORMAT, "version": str(VERSION), "content": header,
                 "sha256": _digest(tensors, header)}
     save_file(tensors, os.fspath(path), metadata=metadata)
 
 
-def load_safe(path: str | os.PathLike, device: str = "cpu"):
+def load_safe(path: str | os.PathLike, device: str = "cpu", *, expected=None):
     """Load an estimator written by :func:`save_safe`, executing no code from the file.
 
     Parameters
@@ -268,6 +394,11 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
         Where to put the weights (``"cpu"``, ``"cuda"``, ...). A model saved with
         ``device="cuda"`` gets ``device="cpu"`` (with a warning) when CUDA is not
         available here.
+    expected : class or tuple of classes, default=None
+        The class the caller expects, e.g. ``MultiTaskNetClassifier`` (a base class such
+        as ``sklearn_mtml.neural.MultiTaskNetRegressor`` or ``sklearn.base.BaseEstimator``
+        is fine). The class named in the file's header is checked against it before
+        anything is built. ``None`` accepts any of the neural estimators.
 
     Returns
     -------
@@ -277,8 +408,11 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
     Raises
     ------
     ValueError
-        If the file is not a save_safe file, is truncated, or its content does not match
-        its digest (corrupted or edited).
+        If the file is not a save_safe file, is truncated, its content does not match
+        its digest (corrupted or edited), or its header or fitted state is not one of a
+        neural estimator.
+    TypeError
+        If the file holds another class than ``expected``.
 
     Examples
     --------
@@ -290,12 +424,9 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
     >>> clf = MultiTaskNetClassifier(max_epochs=3, random_state=0).fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "clf.safetensors")
     >>> save_safe(clf, path)
-    >>> list(load_safe(path).classes_)
+    >>> list(load_safe(path, expected=MultiTaskNetClassifier).classes_)
     ['down', 'up']
     """
-    import torch
-    from skorch.history import History
-
     safetensors = _safetensors()
     SafetensorError, safe_open = safetensors.SafetensorError, safetensors.safe_open
     load_file = safetensors.torch.load_file
@@ -324,50 +455,7 @@ def load_safe(path: str | os.PathLike, device: str = "cpu"):
         raise ValueError(
             f"{path!r} does not match its SHA-256 digest: the file was corrupted or edited."
         )
-    try:
-        content = json.loads(header)
-        classes = _estimator_classes()
-        cls = classes[content["estimator"]]
-        allowed = _allowed_classes()
-        params = {k: _decode(v, tensors, allowed) for k, v in content["params"].items()}
-        state = {k: _decode(v, tensors, allowed) for k, v in content["state"].items()}
-        history = _decode(content["history"], tensors, allowed)
-        # files of earlier versions have no optimizer state: a fresh optimizer then
-        optimizer_state = _decode(content.get("optimizer"), tensors, allowed)
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path!r} has an invalid header: {exc!r}") from None
-
-    saved_device = params.get("device", "auto")
-    if (isinstance(saved_device, str) and saved_device.startswith("cuda")
-            and not torch.cuda.is_available()):
-        warnings.warn(f"{path!r} was saved with device={saved_device!r}; CUDA is not "
-                      "available, so the model is loaded with device='cpu'.", UserWarning,
-                      stacklevel=2)
-        params["device"] = "cpu"
-    estimator = cls(**params)
-    for key, value in state.items():
-        setattr(estimator, key, value)
-    target = torch.device(device)
-    net = estimator._rebuild_net(target)
-    try:
-        net.module_.load_state_dict(_strip(tensors, _MODULE_PREFIX), strict=True)
-        net.criterion_.load_state_dict(_strip(tensors, _CRITERION_PREFIX), strict=True)
-    except RuntimeError as exc:
-        raise ValueError(f"{path!r}: the weights do not fit the network: {exc}") from None
-    net.module_.to(target)
-    net.criterion_.to(target)
-    if optimizer_state is not None:
-        try:
-            net.optimizer_.load_state_dict(_to_torch(optimizer_state))
-        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-            raise ValueError(
-                f"{path!r}: the optimizer state does not fit the network: {exc!r}"
-            ) from None
-    net.history = History(history)
-    estimator.net_ = net
-    estimator.history_ = net.history
-    estimator.device_ = target
-    return estimator
+    return _decode_estimator(header, tensors, device, repr(path), expected)
 
 
 def _to_numpy(tree):
