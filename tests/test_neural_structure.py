@@ -186,3 +186,27 @@ def test_validation_returns_data_and_fit_records_tasks_once():
     data = validate_fit_data(model, X, Y, task_types="regression")
     assert list(data.layout.names) == ["task_0", "task_1"]
     assert not hasattr(model, "task_names_") and not hasattr(model, "_task_layout")
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(loss_weighting="dwa", loss_weighting_params={"temp": 2.0}),
+     r"loss_weighting_params has \['temp'\].*'dwa'.*valid keys are \[.*'temperature'"),
+    (dict(architecture="mmoe", architecture_params={"n_expert": 2}),
+     r"architecture_params has \['n_expert'\].*valid keys are \[.*'n_experts'"),
+])
+def test_a_typo_in_family_params_lists_the_valid_keys(params, match):
+    X, Y = _wide()
+    model = MultiTaskNetRegressor(**params, **FAST)
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, Y)
+    assert not hasattr(model, "net_")
+
+
+def test_a_typo_in_fusion_params_lists_the_valid_keys():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    y = (X[:, 0] > 0).astype(int)
+    model = MultiModalClassifier(modalities={"a": [0, 1], "b": [2, 3]}, fusion="low_rank",
+                                 fusion_params={"rnk": 4}, **FAST)
+    with pytest.raises(ValueError, match=r"fusion_params has \['rnk'\].*'rank'"):
+        model.fit(X, y)

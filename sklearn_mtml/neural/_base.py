@@ -38,7 +38,6 @@ from .._weights import resolve_weights
 from ..balancing import WEIGHTINGS, get_weighting
 from ..nn.heads import ACTIVATIONS, TaskHeads
 from ..nn.sharing import ARCHITECTURES, build_architecture
-from ..utils._registry import declared_options
 from ..utils._torch import torch_threads
 from . import _accelerate
 from ._callbacks import EpochProgressBar
@@ -411,18 +410,11 @@ class BaseMultiTaskNet(NetPredictMixin):
         _as_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         _as_sizes(self.tower_sizes, "tower_sizes")
         explicit, _ = architecture_options(self)
-        factory = ARCHITECTURES.lookup(self.architecture)
-        if explicit and isinstance(factory, nn.Module):
-            raise ValueError("architecture_params cannot be combined with a network "
-                             "instance as architecture; give them to its constructor.")
-        accepted = None if isinstance(factory, nn.Module) else declared_options(factory)
-        unknown = sorted(set(explicit) - accepted) if accepted is not None else []
-        if unknown:
-            options = sorted(accepted - {"self", "in_features", "out_sizes"})
-            raise ValueError(
-                f"architecture_params has {unknown}, which architecture="
-                f"{self.architecture!r} does not take; it takes {options}."
-            )
+        ARCHITECTURES.check_options(self.architecture, explicit, "architecture_params",
+                                    reserved=("in_features", "out_sizes"))
+        WEIGHTINGS.check_options(self.loss_weighting, self.loss_weighting_params,
+                                 "loss_weighting_params",
+                                 reserved=("n_tasks", "task_weights", "task_types"))
         self._net_callbacks(early_stopping=False)
 
     def _encode(self, data: TaskData, plan: _Plan, weight: np.ndarray | None = None):

@@ -176,6 +176,11 @@ class _MultiModalNet(BaseMultiTaskNet):
                    max_epochs=15, lr=0.02, batch_size=32, random_state=0)
 
     # ------------------------------------------------------------------ fit
+    def _check_params(self) -> None:
+        super()._check_params()
+        FUSIONS.check_options(self.fusion, self.fusion_params, "fusion_params",
+                              reserved=("in_features", "out_features", "dropout"))
+
     def _fit(self, data: TaskData, epochs: int | None = None, partial: bool = False,
              sample_weight=None):
         super()._fit(data, epochs=epochs, partial=partial, sample_weight=sample_weight)

@@ -117,6 +117,31 @@ or factory, or an instance of Module).
             return spec
         raise self._error(spec)
 
+    def check_options(self, spec, options, param: str, reserved=()) -> None:
+        """Raise a ``ValueError`` naming ``param`` and the valid keys if ``options`` (a
+        ``*_params`` dict) has a key the factory behind ``spec`` does not take.
+
+        ``reserved`` are the arguments the estimator passes itself (not the user's to set).
+        Nothing is checked for an instance (it is already built: ``options`` must then be
+        empty) or a factory that takes ``**kwargs``.
+        """
+        if not options:
+            return
+        factory = self.lookup(spec)
+        if isinstance(factory, self.base) and not isinstance(factory, type):
+            raise ValueError(f"{param} cannot be combined with an instance as {self.param}; "
+                             "give them to its constructor.")
+        accepted = declared_options(factory)
+        if accepted is None:
+            return
+        valid = sorted(accepted - set(reserved) - {"self"})
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"{param} has {unknown}, which {self.param}={spec!r} does not take; valid "
+                f"keys are {valid}."
+            )
+
     def fresh(self, spec):
         """``spec`` itself, or a deep copy of it if it is an instance (the copy rule)."""
         target = self.lookup(spec)
