@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import _num_features, _num_samples, check_is_fitted
 
 from ._targets import (
     CLASSIFICATION,
@@ -33,6 +33,7 @@ from ._targets import (
     check_predict_X,
     decode_predictions,
     fit_guard,
+    keep_state,
     label_columns,
     record_tasks,
     validate_fit_data,
@@ -81,7 +82,11 @@ class _MultiTaskMixin:
         """
         if hasattr(self, "_parameter_constraints"):
             self._validate_params()
-        with fit_guard(self):
+        continuing = self._continues_fit()
+        if continuing:
+            self._check_continued_X(X)
+        # a continued fit that fails leaves the fitted model as it was; a new one, nothing
+        with keep_state(self) if continuing else fit_guard(self):
             data = validate_fit_data(
                 self,
                 X,
@@ -90,6 +95,7 @@ class _MultiTaskMixin:
                 task_column=getattr(self, "task_column", None),
                 allow_nan_X=self._allow_nan_X,
                 convert_X=self._convert_X,
+                reset=not continuing,
             )
             weight = resolve_weights(self, data, sample_weight,
                                      getattr(self, "class_weight", None))
@@ -101,6 +107,23 @@ class _MultiTaskMixin:
             self._record_tasks(data)
             self._fit(data, **fit_params)
         return self
+
+    def _continues_fit(self) -> bool:
+        """Whether ``fit`` continues the fitted model (warm start) instead of starting anew."""
+        return False
+
+    def _check_continued_X(self, X) -> None:
+        """A continued fit needs the fitted model's columns (sklearn's rule for warm start)."""
+        try:
+            n = _num_features(X)
+        except TypeError:
+            return
+        if n != self.n_features_in_:
+            raise ValueError(
+                f"warm_start=True continues the fitted {type(self).__name__}, which has "
+                f"{self.n_features_in_} input columns, but X has {n}. Set warm_start=False "
+                "to fit a new model on other columns."
+            )
 
     def _record_tasks(self, data: TaskData) -> None:
         """Record the tasks of ``data`` (estimators read them while fitting)."""

@@ -37,6 +37,7 @@ __all__ = [
     "label_columns",
     "decode_predictions",
     "fit_guard",
+    "keep_state",
     "validate_fit_data",
 ]
 
@@ -155,6 +156,19 @@ def _as_key(value):
 
 def _est_name(estimator) -> str:
     return type(estimator).__name__
+
+
+@contextlib.contextmanager
+def keep_state(estimator):
+    """Continuing a fitted model (warm start, a later ``partial_fit`` chunk): on any error,
+    put every attribute back as it was, so the fitted model survives."""
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
 
 
 @contextlib.contextmanager

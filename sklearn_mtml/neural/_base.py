@@ -32,6 +32,7 @@ from .._targets import (
     TaskLayout,
     as_task_list,
     fit_guard,
+    keep_state,
     validate_fit_data,
 )
 from .._weights import resolve_weights
@@ -48,7 +49,7 @@ from ._loss import MaskedTaskLoss, cross_entropy, squared_error
 from ._net import NetConfig, _MultiTaskNeuralNet
 from ._optimizers import OPTIMIZERS
 from ._params import NET_PARAMS, architecture_options, constraints, make_init
-from ._partial import align_targets, keep_task_attributes, with_classes
+from ._partial import align_targets, with_classes
 from ._predict import NetPredictMixin
 from ._transfer import transfer_shared
 
@@ -87,6 +88,7 @@ class _Plan:
     seed: int
     validate: bool
     epochs: int
+    partial: bool
 
 
 class BaseMultiTaskNet(NetPredictMixin):
@@ -388,6 +390,7 @@ class BaseMultiTaskNet(NetPredictMixin):
         reuse = hasattr(self, "net_") and (partial or self.warm_start)
         if reuse:
             self._check_same_tasks(layout)
+            self._check_same_structure()
         accelerator = self._make_accelerator()
         device = self._resolve_device(accelerator)
         base_seed = seed_from(self.random_state)
@@ -399,7 +402,7 @@ class BaseMultiTaskNet(NetPredictMixin):
         return _Plan(device=device, accelerator=accelerator, reuse=reuse,
                      base_seed=base_seed, seed=base_seed + history_length,
                      validate=self.early_stopping and not partial,
-                     epochs=int(epochs or self.max_epochs))
+                     epochs=int(epochs or self.max_epochs), partial=partial)
 
     def _check_params(self) -> None:
         """Checks ``_parameter_constraints`` cannot express (the registries' own)."""
@@ -436,7 +439,9 @@ class BaseMultiTaskNet(NetPredictMixin):
                                   accelerator=accelerator, inputs=inputs)
         net = self.net_
         if hasattr(net, "accelerator") != (accelerator is not None):
-            return self._rewrap_net(X_t, layout, plan.device, accelerator)
+            net = self._rewrap_net(X_t, layout, plan.device, accelerator)
+        if not plan.partial:
+            self._update_net(net, early_stopping)
         if accelerator is not None:
             net.accelerator, net.device = accelerator, None
         return net
@@ -472,6 +477,7 @@ class BaseMultiTaskNet(NetPredictMixin):
                 np.ones(layout.n_tasks) if weights is None else weights)),
             long=bool(layout.long),
             fused=isinstance(self.optimizer, str),
+            structure=self._structure(),
         )
         from ._net import accepts_task
 
@@ -554,13 +560,25 @@ class BaseMultiTaskNet(NetPredictMixin):
             return None
         return _accelerate.make_accelerator(self.accelerator, type(self).__name__)
 
+    def _update_net(self, net, early_stopping: bool) -> None:
+        """Warm start: the current ``lr``, ``weight_decay``, batch size, epochs, verbosity,
+        early stopping and callbacks apply to the continued training (skorch's
+        ``set_params``; the optimizer keeps its state)."""
+        net.set_params(
+            lr=float(self.lr), batch_size=int(self.batch_size),
+            max_epochs=int(self.max_epochs), verbose=int(self.verbose),
+            optimizer__param_groups__0__weight_decay=float(self.weight_decay),
+            callbacks=self._net_callbacks(early_stopping),
+        )
+        net.initialize_callbacks()
+
     def _rewrap_net(self, X_t, layout: TaskLayout, device, accelerator):
         """The previous net's training state (weights, balancing state, optimizer state,
         history) in a net with or without an accelerator: ``warm_start``/``partial_fit``
         may switch ``accelerator=`` on or off (e.g. after ``load_safe``)."""
         old = self.net_
-        early = any(name == "early_stopping" for name, _ in old.callbacks_)
-        net = self._make_net(X_t, layout, device, early_stopping=early,
+        early_stopping = any(name == "early_stopping" for name, _ in old.callbacks_)
+        net = self._make_net(X_t, layout, device, early_stopping=early_stopping,
                              accelerator=accelerator)
         net.module_.load_state_dict(old.module_.state_dict())
         net.criterion_.load_state_dict(old.criterion_.state_dict())
@@ -569,6 +587,31 @@ class BaseMultiTaskNet(NetPredictMixin):
                                   .state_dict())
         net.history = old.history
         return net
+
+    #: parameters the network is built from: a continued fit may not change them
+    _structural_params = (
+        "architecture", "architecture_params", "hidden_layer_sizes", "tower_sizes",
+        "n_experts", "expert_sizes", "n_task_experts", "n_levels", "loss_weighting",
+        "loss_weighting_params",
+    )
+
+    def _structure(self) -> tuple:
+        return tuple((name, repr(getattr(self, name))) for name in self._structural_params)
+
+    def _check_same_structure(self) -> None:
+        built = dict(self.net_.config.structure)
+        changed = [name for name, value in self._structure()
+                   if name in built and built[name] != value]
+        if changed:
+            was = ", ".join(f"{name}={built[name]}" for name in changed)
+            raise ValueError(
+                f"{type(self).__name__} cannot continue training (warm_start / partial_fit) "
+                f"after {changed} changed (the network was built with {was}); set them "
+                "back, or fit a new model with warm_start=False."
+            )
+
+    def _continues_fit(self) -> bool:
+        return self.warm_start and hasattr(self, "net_")
 
     def _has_shared_part(self) -> bool:
         return not (isinstance(self.architecture, str) and self.architecture == "independent")
@@ -658,7 +701,7 @@ class BaseMultiTaskNet(NetPredictMixin):
         previous = getattr(self, "_net_layout_", None)
         # The first call sets the model up (a failure leaves it unfitted); a later chunk that
         # fails leaves the model as it was, and may lack some task's labels.
-        with fit_guard(self) if not fitted else keep_task_attributes(self):
+        with fit_guard(self) if not fitted else keep_state(self):
             data = validate_fit_data(
                 self, X, y, task_types=self._get_task_types(),
                 task_column=self.task_column,

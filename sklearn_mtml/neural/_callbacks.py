@@ -11,6 +11,7 @@ from skorch.callbacks import Callback, EarlyStopping
 
 __all__ = [
     "BalancingWeights",
+    "BestEpoch",
     "EpochProgressBar",
     "EpochReseed",
     "KeepLastGood",
@@ -67,6 +68,18 @@ class BalancingWeights(Callback):
         train_means = np.asarray(net.history[-1, "train_task_losses"], dtype=np.float64)
         weighting.epoch_end(train_means)
         net.history.record("task_weights", weighting.weights().detach().cpu().tolist())
+
+
+class BestEpoch(Callback):
+    """Mark the best epoch so far in ``history`` (``valid_loss_best``, as skorch's scoring
+    callbacks do), when the epoch has a validation loss (early stopping)."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if "valid_loss" not in net.history[-1]:
+            return
+        losses = [row["valid_loss"] for row in net.history[:-1] if "valid_loss" in row]
+        current = net.history[-1, "valid_loss"]
+        net.history.record("valid_loss_best", bool(not losses or current < min(losses)))
 
 
 class KeepLastGood(Callback):

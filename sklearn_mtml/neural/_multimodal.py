@@ -176,6 +176,11 @@ class _MultiModalNet(BaseMultiTaskNet):
                    max_epochs=15, lr=0.02, batch_size=32, random_state=0)
 
     # ------------------------------------------------------------------ fit
+    _structural_params = BaseMultiTaskNet._structural_params + (
+        "modalities", "modality_types", "fusion", "fusion_params", "fusion_size",
+        "encoder_sizes", "text_embedding_dim", "text_vectorizer", "text_max_features",
+    )
+
     def _check_params(self) -> None:
         super()._check_params()
         FUSIONS.check_options(self.fusion, self.fusion_params, "fusion_params",

@@ -23,6 +23,7 @@ from torch import nn
 from ..nn.heads import TaskHeads
 from ._callbacks import (
     BalancingWeights,
+    BestEpoch,
     EpochReseed,
     KeepLastGood,
     without_validation_callbacks,
@@ -53,12 +54,16 @@ class NetConfig:
         ``task=`` is then called with each row's task (row routing).
     fused : bool
         Try torch's fused optimizer kernels (the optimizer was given by name).
+    structure : tuple of (str, str)
+        The estimator parameters the network was built from, ``(name, repr(value))``: a
+        continued fit (warm start, ``partial_fit``) checks that they have not changed.
     """
 
     task_names: tuple = ()
     summary_weights: tuple = ()
     long: bool = False
     fused: bool = False
+    structure: tuple = ()
 
 
 def accepts_task(module: nn.Module) -> bool:
@@ -91,6 +96,7 @@ class _MultiTaskNeuralNet(NeuralNet):
             ("epoch_timer", EpochTimer()),
             ("epoch_reseed", EpochReseed()),
             ("balancing_weights", BalancingWeights()),
+            ("best_epoch", BestEpoch()),
             ("keep_last_good", KeepLastGood()),
         ]
         if self.verbose >= 2:
@@ -127,9 +133,13 @@ class _MultiTaskNeuralNet(NeuralNet):
                 self.optimizer_ = self.optimizer(groups, fused=True, **options)
         if self.optimizer_ is None:
             self.optimizer_ = self.optimizer(groups, **options)
-        overridden = [cb for _, cb in getattr(self, "callbacks_", [])
-                      if type(cb).on_grad_computed is not Callback.on_grad_computed]
-        self.grad_callbacks_ = bool(overridden)
+        return self
+
+    def initialize_callbacks(self, *args, **kwargs):
+        super().initialize_callbacks(*args, **kwargs)
+        # gradients are handed to callbacks only when one of them wants them
+        self.grad_callbacks_ = any(type(cb).on_grad_computed is not Callback.on_grad_computed
+                                   for _, cb in self.callbacks_)
         return self
 
     # ------------------------------------------------------------------ one training call

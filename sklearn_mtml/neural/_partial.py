@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import numpy as np
 
 from .._targets import REGRESSION, TaskData, TaskLayout
 
-__all__ = ["align_targets", "keep_task_attributes", "with_classes"]
+__all__ = ["align_targets", "with_classes"]
 
 
 def with_classes(layout: TaskLayout, classes) -> TaskLayout:
@@ -25,19 +24,6 @@ def with_classes(layout: TaskLayout, classes) -> TaskLayout:
     new = tuple(None if kind == REGRESSION else np.unique(np.asarray(c))
                 for c, kind in zip(given, layout.task_types))
     return dataclasses.replace(layout, classes=new)
-
-
-@contextlib.contextmanager
-def keep_task_attributes(estimator):
-    """Restore the task attributes that validation sets if a ``partial_fit`` chunk fails."""
-    names = ("_task_layout", "task_names_", "n_tasks_", "classes_")
-    saved = {k: getattr(estimator, k) for k in names if hasattr(estimator, k)}
-    try:
-        yield
-    except BaseException:
-        for k, v in saved.items():
-            setattr(estimator, k, v)
-        raise
 
 
 def align_targets(data: TaskData, target: TaskLayout) -> TaskData:
