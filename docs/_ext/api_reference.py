@@ -34,8 +34,8 @@ EXCLUDED_MODULES = {f"{PACKAGE}.__main__"}
 
 #: Optional one-line introductions of a module's section (the module docstring follows).
 INTRODUCTIONS = {
-    f"{PACKAGE}.persistence": "Save and load neural estimators without pickle "
-    "(see :ref:`persistence`).",
+    f"{PACKAGE}.persistence": "Save and load fitted models, whole pipelines included, "
+    "without pickle (see :ref:`persistence`).",
 }
 
 HEADER = """\
