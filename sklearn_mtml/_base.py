@@ -245,7 +245,8 @@ class _MultiTaskMixin:
         X : array-like or DataFrame of shape (n_samples, n_columns)
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             True targets; ``NaN`` marks a missing label.
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), optional
+            Weight of each row, or (wide format) of each row and task (``NaN`` = 0).
 
         Returns
         -------
@@ -256,19 +257,25 @@ class _MultiTaskMixin:
         if layout.long:
             return self._pooled_score(y, y_pred, sample_weight)
         types = set(layout.task_types)
-        if len(types) == 1:
+        per_task_weights = sample_weight is not None and np.ndim(sample_weight) == 2
+        if len(types) == 1 and not per_task_weights:
             (kind,) = types
             return mean_task_score(
                 self._score_metric(kind), y, y_pred, None, sample_weight,
                 min_samples=2 if kind == REGRESSION else 1,
             )
-        # Mixed task types (wide only): score each task with its own metric.
+        # Mixed task types or per-task weights: each task with its own metric and weights.
         scores = []
         y_arr = y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else np.asarray(y, dtype=object)
+        y_arr = y_arr.reshape(len(y_arr), -1)
+        P = np.asarray(y_pred).reshape(len(y_arr), -1)
         for t, kind in enumerate(layout.task_types):
+            weight = sample_weight
+            if per_task_weights:  # NaN = weight 0, as in fit
+                weight = np.nan_to_num(np.asarray(sample_weight, dtype=float)[:, t])
             vals = per_task_values(
-                self._score_metric(kind), y_arr[:, t], np.asarray(y_pred)[:, t], None,
-                sample_weight, min_samples=2 if kind == REGRESSION else 1,
+                self._score_metric(kind), y_arr[:, t], P[:, t], None,
+                weight, min_samples=2 if kind == REGRESSION else 1,
             )
             scores.extend(vals.values())
         return mean_over_tasks(scores)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import fitted_attributes
 from sklearn import config_context
-from sklearn.metrics import recall_score
+from sklearn.metrics import r2_score, recall_score
 from sklearn.model_selection import KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -371,10 +371,12 @@ def test_metadata_routing_passes_sample_weight():
     X, Y, w = _wide(n=60)
     cv = KFold(3)
     with config_context(enable_metadata_routing=True):
+        ridge = MultiTaskRidge().set_fit_request(sample_weight=True)
         pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
-                             MultiTaskRidge().set_fit_request(sample_weight=True))
+                             ridge.set_score_request(sample_weight=True))
         routed = cross_validate(pipe, X, Y, cv=cv, params={"sample_weight": w},
                                 return_estimator=True)
+        assert np.isfinite(routed["test_score"]).all()  # score got its weights too
         W2 = np.column_stack([w, w + 1, w])  # 2-D weights are routed by rows too
         cross_validate(pipe, X, Y, cv=cv, params={"sample_weight": W2})
     for est, (train, _) in zip(routed["estimator"], cv.split(X)):
@@ -392,3 +394,16 @@ def test_ridge_partial_fit_takes_sample_weight():
                                MultiTaskRidge().fit(X, Y, sample_weight=w).coef_, rtol=1e-10)
     with pytest.raises(ValueError, match="negative"):
         stream.partial_fit(X, Y, sample_weight=-np.ones(len(X)))
+
+
+def test_score_takes_per_task_weights():
+    X, Y, w = _wide(n=60)
+    model = MultiTaskRidge().fit(X, Y)
+    W = np.column_stack([w, np.where(np.arange(len(w)) % 3 == 0, np.nan, w + 1), w])
+    P = model.predict(X)
+    seen = ~np.isnan(Y)
+    expected = np.mean([r2_score(Y[seen[:, t], t], P[seen[:, t], t],
+                                 sample_weight=np.nan_to_num(W[seen[:, t], t]))
+                        for t in range(3)])
+    assert model.score(X, Y, sample_weight=W) == pytest.approx(expected)
+    assert model.score(X, Y, sample_weight=W) != pytest.approx(model.score(X, Y))
