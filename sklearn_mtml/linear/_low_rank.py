@@ -108,7 +108,7 @@ class LowRankMultiTaskRegressor(ProximalMultiTaskRegressor):
     0.98
     """
 
-    def __init__(self, alpha="auto", alpha_ratio=0.2, fit_intercept=True,
+    def __init__(self, alpha="auto", alpha_ratio=0.05, fit_intercept=True,
                  penalize_intercepts=False, max_iter=1000, tol=1e-5, task_column=None):
         self.alpha = alpha
         self.alpha_ratio = alpha_ratio
