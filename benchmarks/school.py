@@ -14,6 +14,7 @@ Prints Markdown (pasted into benchmarks/README.md, section "School")::
 
     python benchmarks/school.py                  # 10 splits, full grids
     python benchmarks/school.py --quick          # 2 splits, small grids
+    python benchmarks/school.py --defaults --splits 5   # untuned defaults only
 """
 
 from __future__ import annotations
@@ -136,6 +137,30 @@ def models(quick: bool, seed: int) -> dict[str, Callable[[], object]]:
     }
 
 
+def default_models() -> dict[str, Callable[[], object]]:
+    """Model name -> factory of the estimator with its defaults (nothing tuned by hand)."""
+    return {
+        "pooled ridge + school intercept (one-hot)": lambda: PooledRidge(school_intercept=True),
+        "MultiTaskRidgeCV()": lambda: MultiTaskRidgeCV(task_column=TASK),
+        "MultiTaskL21Regressor()": lambda: MultiTaskL21Regressor(task_column=TASK),
+        "LowRankMultiTaskRegressor()": lambda: LowRankMultiTaskRegressor(task_column=TASK),
+        "ClusteredMultiTaskRegressor()": lambda: ClusteredMultiTaskRegressor(task_column=TASK),
+    }
+
+
+def default_params(model) -> dict:
+    out = {}
+    for name in ["alpha_", "intercept_alpha_", "shared_alpha_", "ridge_alpha_", "n_iter_",
+                 "rank_"]:
+        if hasattr(model, name):
+            out[name] = getattr(model, name)
+    if hasattr(model, "support_"):
+        out["support"] = int(model.support_.sum())
+    if hasattr(model, "coef_"):
+        out["all zero"] = bool(not np.any(model.coef_))
+    return out or model.params()
+
+
 def chosen_params(model) -> dict:
     if isinstance(model, GridSearchCV):
         return model.best_params_
@@ -146,13 +171,14 @@ def chosen_params(model) -> dict:
 
 
 # ----------------------------------------------------------------------------- protocol
-def evaluate(n_splits: int, quick: bool, seed: int):
+def evaluate(n_splits: int, quick: bool, seed: int, defaults: bool = False):
     school = load_school(as_frame=True)
     X, y = school.data, school.target.to_numpy()
     features = [c for c in X.columns if c != TASK]
     splitter = TaskShuffleSplit(n_splits=n_splits, train_size=0.3, random_state=seed,
                                 task_column=TASK)
-    factories = models(quick, seed)
+    factories = default_models() if defaults else models(quick, seed)
+    describe = default_params if defaults else chosen_params
     scores = {name: {"ev": [], "rmse": [], "time": [], "params": []} for name in factories}
     for split, (train, test) in enumerate(splitter.split(X)):
         X_train, X_test = X.iloc[train].copy(), X.iloc[test].copy()
@@ -171,7 +197,7 @@ def evaluate(n_splits: int, quick: bool, seed: int):
             record["rmse"].append(per_task_rmse(y_test, pred, task_ids=X_test[TASK],
                                                 multioutput="uniform_average"))
             record["time"].append(elapsed)
-            record["params"].append(chosen_params(model))
+            record["params"].append(describe(model))
         print(f"split {split + 1}/{n_splits} done", flush=True)
     return scores
 
@@ -223,11 +249,13 @@ def main():
     parser.add_argument("--quick", action="store_true", help="2 splits, small grids")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=31, help="fit-time repeats")
+    parser.add_argument("--defaults", action="store_true",
+                        help="only the estimators with their defaults (and the baseline)")
     args = parser.parse_args()
     n_splits = 2 if args.quick else args.splits
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
-    scores = evaluate(n_splits, args.quick, args.seed)
+    scores = evaluate(n_splits, args.quick, args.seed, defaults=args.defaults)
     print(f"\nSchool, {n_splits} splits (seed {args.seed}); Python {platform.python_version()},"
           f" scikit-learn {sklearn.__version__}, numpy {np.__version__}\n")
     print("| model | EV % (mean ± std) | per-school RMSE (mean ± std) | fit (s) | "
@@ -244,11 +272,13 @@ def main():
     print("|---|---:|---:|")
     base = np.array(scores[reference]["ev"])
     for name, rec in scores.items():
-        if name.startswith("MultiTaskRidgeCV"):
+        if name.startswith("MultiTaskRidgeCV") or args.defaults:
             diff = np.array(rec["ev"]) - base
             print(f"| {name} | {diff.mean():+.2f} ± {diff.std():.2f} | "
                   f"{int(np.sum(diff > 0))}/{len(diff)} |")
 
+    if args.defaults:
+        return
     print("\nFit time on all 15,362 students (MultiTaskRidge, long format with the school "
           f"column, vs Ridge on the 27 features), median of {args.repeats} interleaved "
           "repeats:\n")

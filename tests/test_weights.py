@@ -34,7 +34,7 @@ _TIGHT = {"tol": 1e-11, "max_iter": 50000}
 LINEAR = [
     MultiTaskRidge(alpha=2.0, shared_alpha=0.5),
     MultiTaskRidge(alpha=2.0, fit_intercept=False),
-    MultiTaskRidgeCV(alphas=[0.3], shared_alphas=[1.0]),
+    MultiTaskRidgeCV(alphas=[0.3], shared_alphas=[1.0], intercept_alphas=None),
     MultiTaskL21Regressor(alpha=0.05, **_TIGHT),
     MultiTaskL21Regressor(alpha=0.05, penalize_intercepts=True, **_TIGHT),
     LowRankMultiTaskRegressor(alpha=0.05, **_TIGHT),
@@ -170,7 +170,8 @@ def test_ridge_cv_weighted_loo_is_leave_group_out_on_repeated_rows(layout):
         X, Y, w = _long(n=30)
         task_column = 0
     alphas, shared = [0.1, 3.0, 100.0], [0.5, 20.0]
-    cv = MultiTaskRidgeCV(alphas=alphas, shared_alphas=shared, task_column=task_column)
+    cv = MultiTaskRidgeCV(alphas=alphas, shared_alphas=shared, intercept_alphas=None,
+                          task_column=task_column)
     cv.fit(X, Y, sample_weight=w)
     brute = np.array([[_loo_group_mse(X, Y, w, a, s, task_column) for s in shared]
                       for a in alphas])

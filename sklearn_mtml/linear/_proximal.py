@@ -14,7 +14,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._targets import TaskData
 from ._base import LinearMultiTaskRegressorMixin
@@ -150,15 +150,20 @@ def prox_trace(V: np.ndarray, threshold: float) -> np.ndarray:
 class ProximalMultiTaskRegressor(LinearMultiTaskRegressorMixin, BaseEstimator):
     """Base of the penalised multi-task least-squares regressors solved by :func:`fista`.
 
-    Subclasses implement ``_solve(stats) -> (W, n_iter)``; fit reads: validate (the shared
-    template) -> per-task statistics -> solve -> intercepts. Task intercepts are either
+    Subclasses implement ``_solve(stats, alpha) -> (W, n_iter)`` and, for a non-smooth
+    penalty, ``_dual_norm(G)`` (the dual norm of the penalty, so that
+    ``alpha_max = _dual_norm(-gradient of the loss at W = 0)`` is the smallest penalty whose
+    solution is ``W = 0``); fit reads: validate (the shared template) -> per-task statistics
+    -> penalty (``alpha="auto"``: ``alpha_ratio * alpha_max``) -> solve -> intercepts ->
+    a ``UserWarning`` if the penalised weights collapsed to zero. Task intercepts are either
     free (eliminated by per-task centring) or, with ``penalize_intercepts``, deviations from
     an unpenalised shared intercept that form the last column of ``W`` and so fall under
     the estimator's penalty.
     """
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "alpha_ratio": [Interval(Real, 0, 1, closed="right")],
         "fit_intercept": ["boolean"],
         "penalize_intercepts": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -171,13 +176,48 @@ class ProximalMultiTaskRegressor(LinearMultiTaskRegressorMixin, BaseEstimator):
             stats = shared_intercept_task_stats(data, sample_weight)
         else:
             stats = centered_task_stats(data, self.fit_intercept, sample_weight)
-        W, self.n_iter_ = self._solve(stats)
+        self._set_penalty(stats)
+        alpha_max = getattr(self, "alpha_max_", None)
+        if alpha_max is not None and self.alpha_ >= alpha_max:
+            # KKT at zero (dual norm of -gradient <= alpha): W = 0 exactly, no iteration
+            T, p = stats.r.shape
+            W, self.n_iter_ = np.zeros((T, p)), 0
+            self._objective_path = np.asarray([stats.loss(W)])
+        else:
+            W, self.n_iter_ = self._solve(stats, self.alpha_)
         self._weights = W
         self.coef_, self.intercept_ = stats.split(W)
+        if getattr(self, "alpha_max_", 0.0) > 0 and not np.any(W):
+            warnings.warn(
+                f"{type(self).__name__} fitted an all-zero model (every weight is 0): "
+                f"alpha={self.alpha_:.4g} is at least alpha_max_={self.alpha_max_:.4g}, the "
+                "smallest penalty that zeroes everything on these data. Use alpha='auto' "
+                "(alpha_ratio * alpha_max_) or a smaller alpha.",
+                UserWarning,
+                stacklevel=4,
+            )
         return self
 
-    def _solve(self, stats: CenteredTaskStats) -> tuple[np.ndarray, int]:  # pragma: no cover
+    def _set_penalty(self, stats) -> None:
+        """``alpha_max_`` and the penalty used, ``alpha_`` (``"auto"``: a fraction of it)."""
+        self.alpha_max_ = self._alpha_max(stats)
+        if isinstance(self.alpha, str):  # "auto"
+            self.alpha_ = float(self.alpha_ratio) * self.alpha_max_
+        else:
+            self.alpha_ = float(self.alpha)
+
+    def _alpha_max(self, stats) -> float:
+        """The smallest ``alpha`` whose solution is ``W = 0``: the dual norm of the loss
+        gradient at zero (with the same statistics, hence the same weights, as the loss)."""
+        T, p = stats.r.shape
+        _, grad = stats.loss_grad(np.zeros((T, p)))
+        return float(self._dual_norm(-grad))
+
+    def _dual_norm(self, G: np.ndarray) -> float:  # pragma: no cover
         raise NotImplementedError
+
+    def _solve(self, stats: CenteredTaskStats, alpha: float) -> tuple[np.ndarray, int]:
+        raise NotImplementedError  # pragma: no cover
 
     def _run_fista(self, stats, W0=None, **kwargs):
         T, p = stats.r.shape
