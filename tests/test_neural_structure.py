@@ -210,3 +210,29 @@ def test_a_typo_in_fusion_params_lists_the_valid_keys():
                                  fusion_params={"rnk": 4}, **FAST)
     with pytest.raises(ValueError, match=r"fusion_params has \['rnk'\].*'rank'"):
         model.fit(X, y)
+
+
+def test_auto_threads_is_one_for_small_networks_and_restores_torch():
+    import torch
+    from skorch.callbacks import Callback
+
+    seen = []
+
+    class Threads(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            seen.append(torch.get_num_threads())
+
+    X, Y = _wide()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        params = {**FAST, "n_threads": "auto", "callbacks": [("threads", Threads())]}
+        model = MultiTaskNetRegressor(**params).fit(X, Y)
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+        assert model._threads_for(model.net_.module_, "cpu", 128) == 1
+        big = MultiTaskNetRegressor(hidden_layer_sizes=(2048, 2048)).set_params(n_threads="auto")
+        big_module = torch.nn.Linear(2048, 2048 * 4)
+        assert big._threads_for(big_module, "cpu", 128) is None  # torch's own setting
+        assert big.set_params(n_threads=3)._threads_for(big_module, "cpu", 128) == 3
+    finally:
+        torch.set_num_threads(before)

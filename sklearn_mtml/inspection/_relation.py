@@ -81,7 +81,8 @@ def task_gradient_similarity(estimator, X, y) -> pd.DataFrame:
     grads = [None] * n_tasks
     totals = np.zeros(n_tasks)
     try:
-        with torch_threads(model.n_threads):
+        with torch_threads(model._threads_for(module, model.device_,
+                                              model._predict_batch_size)):
             for losses, counts in model._batch_task_losses(X, y):
                 for t in range(n_tasks):
                     count = float(counts[t])

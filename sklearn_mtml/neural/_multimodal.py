@@ -262,7 +262,7 @@ class _MultiModalNet(BaseMultiTaskNet):
         if preprocessor.text_vectorizer != "minilm":
             return {}
         device = self._resolve_device() if fit else getattr(self, "device_", None)
-        return {"device": device, "n_threads": self.n_threads}
+        return {"device": device, "n_threads": self._fixed_threads()}
 
     def _fusion_options(self, modalities) -> dict:
         """``fusion_params``, plus the modality names for a fusion that declares ``names``

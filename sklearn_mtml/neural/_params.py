@@ -87,7 +87,7 @@ NET_PARAMS: tuple[Param, ...] = (
     Param("verbose", 0, ["verbose"]),
     Param("task_column", None, [None, str, Integral]),
     Param("unseen_tasks", "auto", [StrOptions({"auto", "error"})]),
-    Param("n_threads", None, [None, _positive_int()]),
+    Param("n_threads", "auto", [None, StrOptions({"auto"}), _positive_int()]),
     Param("on_divergence", "raise", [StrOptions({"raise", "keep_last_good"})]),
     Param("accelerator", None, [None, dict, HasMethods(["prepare", "autocast"])]),
 )

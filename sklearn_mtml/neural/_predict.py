@@ -34,7 +34,8 @@ class NetPredictMixin:
         n = n_rows(X_t)
         out = None
         step = self._predict_batch_size
-        with torch.inference_mode(), torch_threads(self.n_threads):
+        threads = self._threads_for(module, self.device_, step)
+        with torch.inference_mode(), torch_threads(threads):
             for start in range(0, n, step):
                 rows = slice(start, start + step)
                 route = {} if task is None else {"task": task[rows].to(self.device_)}
