@@ -160,7 +160,7 @@ def _read(name: str) -> pd.DataFrame:
 def _features(df: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
     X = df.drop(columns=drop)
     for c in X.columns:
-        if X[c].dtype == object:
+        if not pd.api.types.is_numeric_dtype(X[c]):  # object or pandas' str dtype
             X[c] = X[c].astype("category")
     num = X.select_dtypes("number").columns
     X[num] = X[num].astype(np.float64).replace([np.inf, -np.inf], np.nan)
@@ -432,8 +432,8 @@ def evaluate(p: Problem, Y_tr: pd.DataFrame, Y_te: pd.DataFrame, S: np.ndarray, 
             sse0 = np.sum((Yt[obs, j] - np.nanmean(Ytr[:, j])) ** 2)
             sst = np.sum((Yt[obs, j] - Yt[obs, j].mean()) ** 2)
             rr.append(np.sqrt(sse / sse0))
-            r2.append(1 - sse / sst)
-        m["aRRMSE"], m["mean R2"] = float(np.mean(rr)), float(np.mean(r2))
+            r2.append(1 - sse / sst if sst > 0 else np.nan)
+        m["aRRMSE"], m["mean R2"] = float(np.mean(rr)), float(np.nanmean(r2))
     elif p.kind == "mlc":
         aucs = [_auc(Yt[:, j], S[:, j]) for j in range(Yt.shape[1])]
         obs = ~np.isnan(Yt)
@@ -517,7 +517,7 @@ def run_cell(p: Problem, contender: str, s: int, cap: float) -> dict:
         signal.setitimer(signal.ITIMER_REAL, 0)
         traceback.print_exc()
         return {**row, "status": "error", "fit_s": round(time.perf_counter() - t0, 2),
-                "note": f"{type(exc).__name__}: {str(exc)[:200]}"}
+                "note": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
