@@ -594,21 +594,38 @@ def table(problems, contenders, n_splits) -> str:
     head = ("| problem | kind, main metric | " + " | ".join(contenders) + " |\n|---|---|"
             + "---|" * len(contenders))
     out = [head, *rows, ""]
+    # ranks are comparable only over one set of contenders: those that apply to every
+    # problem, on the problems where all of them finished every split; the others
+    # (mtridge: regression only) get their own line over the problems where they apply
+    na = {c for _, (_, df) in per_problem.items() for c in
+          df.loc[df["status"] == "not_applicable", "contender"]}
+    everywhere = [c for c in contenders if c not in na]
     for label, keep in (("development", lambda n: n not in HOLDOUT),
                         ("hold-out", lambda n: n in HOLDOUT)):
-        ranks = [r for n, (r, _) in per_problem.items() if keep(n) and len(r)]
-        if not ranks:
-            continue
-        R = pd.DataFrame(ranks)
-        out.append(f"Mean rank, {label} problems (1 = best; among contenders with every split "
-                   "done on that problem; n = problems counted):\n")
-        out.append("| contender | mean rank | n |\n|---|---:|---:|")
-        for c in contenders:
-            if c in R and R[c].notna().any():
-                out.append(f"| {c} | {R[c].mean():.2f} | {int(R[c].notna().sum())} |")
-        out.append("")
+        for extra in [None, *[c for c in contenders if c in na]]:
+            group = everywhere + ([extra] if extra else [])
+            ranks = []
+            for n, (r, df) in per_problem.items():
+                if keep(n) and all(c in r.index for c in group):
+                    main, higher = _main_of(df["kind"].iloc[0])
+                    ranks.append(_rank_among(df, group, main, higher, n_splits))
+            if not ranks:
+                continue
+            R = pd.DataFrame(ranks)
+            what = "every problem" if extra is None else f"the problems where {extra} applies"
+            out.append(f"Mean rank, {label} problems, among {', '.join(group)} ({what}; "
+                       f"1 = best; {len(R)} problems with every split done by all of them):\n")
+            out.append("| contender | mean rank |\n|---|---:|")
+            out.extend(f"| {c} | {R[c].mean():.2f} |" for c in group)
+            out.append("")
     out.append(_paired(per_problem, n_splits))
     return "\n".join(out)
+
+
+def _rank_among(df, group, main, higher, n_splits):
+    means = {c: df.loc[(df["contender"] == c) & (df["status"] == "ok"), main].mean()
+             for c in group}
+    return pd.Series(means).rank(ascending=not higher)
 
 
 def _main_of(kind):
