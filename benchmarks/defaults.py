@@ -19,6 +19,12 @@ Contenders (``--contenders``)
     ``realmlp``      per task ``pytabkit`` RealMLP-TD (``pip install .[bench]``; skipped with
                      a printed reason when not importable).
     ``tabm``         per task ``pytabkit`` TabM-D (same).
+    ``cand_*``       long-format candidate defaults (``CANDIDATES`` below): today's default
+                     net with a few parameters changed, long-format problems only
+                     (``not_applicable`` elsewhere). Not the package's defaults: measured so
+                     that a long-format rule can be chosen on evidence (issue 12). Opt-in:
+                     name them in ``--contenders``; ``--contenders candidates`` = all of them
+                     plus ``linear`` and ``net`` for reference.
 
 Long format (School, landmine, parkinsons): the "per task" baselines are ONE sklearn model
 on the features plus the task id one-hot encoded (HistGradientBoosting: the task id as a
@@ -64,6 +70,7 @@ Run::
     python benchmarks/defaults.py --holdout          # the hold-out problems (judging only)
     python benchmarks/defaults.py --problems enb,wq --contenders linear,net --splits 5
     python benchmarks/defaults.py --table            # Markdown summary of the cached CSVs
+    python benchmarks/defaults.py --problems school,landmine --contenders candidates
 """
 
 from __future__ import annotations
@@ -395,6 +402,12 @@ def make_contender(name: str, p: Problem, seed: int):
         else:
             est = MultiTaskNet(task_types=list(p.task_types), **net_kw)
         return Ours(p, est)
+    if name in CANDIDATES:
+        if not p.long:
+            return "long-format candidates only"
+        net_kw.update(CANDIDATES[name])
+        cls = MultiTaskNetRegressor if set(p.task_types) == {REG} else MultiTaskNetClassifier
+        return Ours(p, cls(**net_kw))
     if name == "mtridge":
         if set(p.task_types) != {REG}:
             return "regression only"
@@ -408,6 +421,24 @@ def make_contender(name: str, p: Problem, seed: int):
 
 
 CONTENDERS = ("linear", "hgb", "net", "net_indep", "mtridge", "realmlp", "tabm")
+
+#: Long-format candidate defaults: parameters set on top of today's default net (the
+#: ``net`` contender, ``task_column="task"``). Each builds on the previous one.
+#: ``target_scaling`` only concerns regression tasks (landmine: the same as without it).
+_ES = dict(early_stopping=True)
+_ES_POOLED = dict(_ES, target_scaling="pooled")
+_HS1000 = dict(_ES_POOLED, head_shrinkage=1000.0)
+CANDIDATES = {
+    "cand_es": _ES,                                                  # (a)
+    "cand_es_pooled": _ES_POOLED,                                    # (b)
+    "cand_es_pooled_hs100": dict(_ES_POOLED, head_shrinkage=100.0),  # (c)
+    "cand_es_pooled_hs300": dict(_ES_POOLED, head_shrinkage=300.0),  # between (c), (d)
+    "cand_es_pooled_hs1000": _HS1000,                                # (d)
+    "cand_es_hs1000": dict(_ES, head_shrinkage=1000.0),              # (d), task scaling
+    "cand_es_pooled_hs1000_wd": dict(_HS1000, weight_decay=1e-4),    # (e)
+    "cand_es_pooled_hs1000_do": dict(_HS1000, dropout=0.1),          # (e')
+    "cand_indep_es_pooled_hs1000": dict(_HS1000, architecture="independent"),
+}
 CORE = ("linear", "hgb", "net", "net_indep", "mtridge")
 
 # ------------------------------------------------------------------------------- metrics
@@ -619,6 +650,9 @@ def table(problems, contenders, n_splits) -> str:
             out.extend(f"| {c} | {R[c].mean():.2f} |" for c in group)
             out.append("")
     out.append(_paired(per_problem, n_splits))
+    cands = [c for c in contenders if c in CANDIDATES]
+    if cands:
+        out.append(_paired_candidates(per_problem, n_splits, cands))
     return "\n".join(out)
 
 
@@ -673,6 +707,32 @@ def _paired(per_problem, n_splits) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _paired_candidates(per_problem, n_splits, cands) -> str:
+    """Each candidate (and ``net``) minus ``linear``, paired over splits, per problem."""
+    lines = ["Long-format candidates: paired difference against `linear` in the main metric "
+             "(mean ± std over splits of candidate - linear; positive = better than linear; "
+             "mean fit time):\n"]
+    names = [n for n, (_, df) in per_problem.items()
+             if (df["contender"].isin(cands) & (df["status"] == "ok")).any()]
+    lines.append("| contender | " + " | ".join(
+        f"{n}{' (hold-out)' if n in HOLDOUT else ''}" for n in names) + " |")
+    lines.append("|---|" + "---|" * len(names))
+    for c in ["net", *cands]:
+        cells = []
+        for n in names:
+            df = per_problem[n][1]
+            main, higher = _main_of(df["kind"].iloc[0])
+            a = df[(df["contender"] == c) & (df["status"] == "ok")].set_index("split")
+            b = df[(df["contender"] == "linear") & (df["status"] == "ok")].set_index("split")
+            if len(a) < n_splits or len(b) < n_splits:
+                cells.append("")
+                continue
+            d = (a[main] - b[main]).to_numpy() * (1 if higher else -1)
+            cells.append(f"{d.mean():+.3f} ± {d.std(ddof=0):.3f} ({a['fit_s'].mean():.1f} s)")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"smoke test: {', '.join(QUICK)}, "
@@ -701,9 +761,13 @@ def main(argv=None):
     if unknown:
         ap.error(f"unknown problems {sorted(unknown)}; known: {', '.join(ALL)}")
     contenders = args.contenders.split(",")
-    bad = set(contenders) - set(CONTENDERS)
+    if "candidates" in contenders:
+        i = contenders.index("candidates")
+        contenders[i:i + 1] = [c for c in ("linear", "net", *CANDIDATES) if c not in contenders]
+    bad = set(contenders) - set(CONTENDERS) - set(CANDIDATES)
     if bad:
-        ap.error(f"unknown contenders {sorted(bad)}; known: {', '.join(CONTENDERS)}")
+        known = ", ".join(CONTENDERS + tuple(CANDIDATES))
+        ap.error(f"unknown contenders {sorted(bad)}; known: {known}")
     n_splits = args.splits or (1 if args.quick else 3)
 
     if args.table:
