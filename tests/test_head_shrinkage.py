@@ -14,8 +14,10 @@ from sklearn_mtml.nn.heads import TaskHeads, head_shrinkage_penalty
 from sklearn_mtml.nn.sharing import SharedBottomNetwork
 from sklearn_mtml.persistence import load_safe, save_safe
 
+# the mechanism under test, without the long-format "auto" defaults (early stopping, pooled
+# scaling, shrinkage 1000), whose own test is test_long_format_auto_defaults below
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=20, lr=0.02, batch_size=32, random_state=0,
-            n_threads=1)
+            n_threads=1, early_stopping=False, target_scaling="task")
 
 
 def _long(n=240, n_tasks=6, seed=0):
@@ -92,8 +94,13 @@ def test_set_shrinkage_checks_its_values():
 # ----------------------------------------------------------------------------- estimators
 def test_zero_is_identical_to_not_passing_it_and_a_positive_value_is_not():
     X, y = _long()
-    plain = MultiTaskNetRegressor(task_column=0, **FAST).fit(X, y)
-    zero = MultiTaskNetRegressor(task_column=0, head_shrinkage=0.0, **FAST).fit(X, y)
+    X_wide, Y_wide = X[:, 1:], np.column_stack([y, -y])
+    plain = MultiTaskNetRegressor(**FAST).fit(X_wide, Y_wide)  # wide: "auto" is 0
+    zero = MultiTaskNetRegressor(head_shrinkage=0.0, **FAST).fit(X_wide, Y_wide)
+    np.testing.assert_array_equal(zero.predict(X_wide), plain.predict(X_wide))
+    assert zero.history_[:, "train_objective"] == plain.history_[:, "train_objective"]
+    plain = MultiTaskNetRegressor(task_column=0, head_shrinkage=0.0, **FAST).fit(X, y)
+    zero = MultiTaskNetRegressor(task_column=0, head_shrinkage=0, **FAST).fit(X, y)
     np.testing.assert_array_equal(zero.predict(X), plain.predict(X))
     assert zero.history_[:, "train_objective"] == plain.history_[:, "train_objective"]
     shrunk = MultiTaskNetRegressor(task_column=0, head_shrinkage=10.0, **FAST).fit(X, y)
@@ -223,8 +230,9 @@ def _offset_tasks(n=300, n_tasks=5, seed=0):
 
 def test_pooled_target_scaling_uses_one_mean_and_scale():
     X, y, n_tasks = _offset_tasks()
-    task = MultiTaskNetRegressor(task_column=0, **FAST).fit(X, y)
-    pooled = MultiTaskNetRegressor(task_column=0, target_scaling="pooled", **FAST).fit(X, y)
+    task = MultiTaskNetRegressor(task_column=0, head_shrinkage=0.0, **FAST).fit(X, y)
+    pooled = MultiTaskNetRegressor(task_column=0, head_shrinkage=0.0,
+                                   **{**FAST, "target_scaling": "pooled"}).fit(X, y)
     np.testing.assert_allclose(pooled._target_mean_, np.full(n_tasks, y.mean()))
     np.testing.assert_allclose(pooled._target_scale_, np.full(n_tasks, y.std()))
     levels = [y[X[:, 0] == t].mean() for t in range(n_tasks)]
@@ -239,7 +247,8 @@ def test_pooled_scaling_lets_head_shrinkage_pull_task_levels_together():
     probe = np.column_stack([np.arange(n_tasks), np.zeros((n_tasks, 3))])  # same x per task
     strong = dict(task_column=0, head_shrinkage=1e5, **FAST)
     per_task = MultiTaskNetRegressor(**strong).fit(X, y).predict(probe)
-    pooled = MultiTaskNetRegressor(target_scaling="pooled", **strong).fit(X, y).predict(probe)
+    pooled = MultiTaskNetRegressor(**{**strong, "target_scaling": "pooled"})
+    pooled = pooled.fit(X, y).predict(probe)
     # "task": levels are the scaling's own means, kept whatever the heads do
     assert np.ptp(per_task) > 30
     # "pooled": the levels live in the shrunk biases and collapse towards the common one
@@ -249,7 +258,7 @@ def test_pooled_scaling_lets_head_shrinkage_pull_task_levels_together():
 def test_target_scaling_is_validated():
     X, y, _ = _offset_tasks(n=60)
     with pytest.raises(ValueError, match="target_scaling"):
-        MultiTaskNetRegressor(task_column=0, target_scaling="global", **FAST).fit(X, y)
+        MultiTaskNetRegressor(task_column=0, **{**FAST, "target_scaling": "global"}).fit(X, y)
 
 
 def test_only_tasks_labelled_in_the_batch_are_penalised():
@@ -290,3 +299,24 @@ def test_estimator_marks_the_labelled_tasks_of_each_step():
     assert len(seen) == 8  # one mark per batch
     assert all(task0 for task0, _ in seen)
     assert 1 <= sum(task1 for _, task1 in seen) <= 2  # only the batches with its 2 labels
+
+
+def test_long_format_auto_defaults():
+    X, y = _long()
+    auto = MultiTaskNetRegressor(task_column=0, hidden_layer_sizes=(8,), random_state=0,
+                                 max_epochs=20).fit(X, y)
+    assert "early_stopping" in dict(auto.net_.callbacks_)
+    np.testing.assert_allclose(auto._target_mean_, np.full(6, y.mean()))  # pooled
+    counts = np.bincount(X[:, 0].astype(int))
+    shrink = auto.net_.module_.heads.shrinkage.numpy()
+    assert np.all(shrink > 0)
+    explicit = MultiTaskNetRegressor(task_column=0, hidden_layer_sizes=(8,), random_state=0,
+                                     max_epochs=20, early_stopping=True,
+                                     target_scaling="pooled", head_shrinkage=1000.0).fit(X, y)
+    np.testing.assert_array_equal(auto.predict(X), explicit.predict(X))
+    assert counts.sum() == len(y)
+    # wide format: "auto" changes nothing (no early stopping, per-task scaling, no shrinkage)
+    wide = MultiTaskNetRegressor(hidden_layer_sizes=(8,), random_state=0, max_epochs=3)
+    wide.fit(X[:, 1:], np.column_stack([y, -y]))
+    assert "early_stopping" not in dict(wide.net_.callbacks_)
+    assert wide.net_.module_.heads.shrinkage is None

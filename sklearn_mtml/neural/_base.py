@@ -58,6 +58,11 @@ def _silent(*args, **kwargs) -> None:
     """A print sink that prints nothing (a module-level function: the model pickles)."""
 
 
+def _has_task_heads(module: nn.Module) -> bool:
+    heads = any(isinstance(m, TaskHeads) for m in module.modules())
+    return heads and callable(getattr(module, "auxiliary_loss", None))
+
+
 def _as_sizes(value, name: str) -> tuple[int, ...]:
     if value is None:
         return ()
@@ -81,6 +86,7 @@ class _Plan:
     validate: bool
     epochs: int
     partial: bool
+    layout: TaskLayout
 
 
 class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
@@ -190,7 +196,11 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
         or "balanced"}`` per task (tasks not named are unweighted); or a list of those
         entries in task order (sklearn's multi-output form). An unknown task or label is
         an error. Not for regression tasks.
-    head_shrinkage : float, default=0.0
+    head_shrinkage : float or "auto", default="auto"
+        ``"auto"``: 1000 in long format (100 with ``architecture="independent"``) on a
+        network with ``TaskHeads``, 0 in wide format (values chosen on the long-format
+        problems of the defaults suite, checked on its hold-out; benchmarks/README.md).
+        With a few tasks that differ a lot, and many rows each, set it lower (e.g. 0-100).
         Pull the tasks' output layers towards their mean: the neural analogue of the
         task-specific penalty of :class:`~sklearn_mtml.linear.MultiTaskRidge` (weights
         ``w_t = w_0 + v_t``, a ridge penalty on ``v_t``), for tasks with few labels each.
@@ -207,8 +217,10 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
         ``tower_sizes`` (linear heads on the shared representation). 0 disables it; needs a
         network with ``TaskHeads`` (every built-in architecture). Not scaled by
         ``task_weights`` or the balancing weights.
-    target_scaling : {"task", "pooled"}, default="task"
+    target_scaling : {"auto", "task", "pooled"}, default="auto"
         How regression targets are standardised for training (undone at predict time).
+        ``"auto"``: ``"pooled"`` in long format (one target column: the tasks measure the
+        same quantity), ``"task"`` in wide format.
         ``"task"``: each task by its own mean and standard deviation, so each task's mean
         is learned freely. ``"pooled"``: one mean and standard deviation over the labels of
         all regression tasks, for tasks that measure the same quantity (long format, e.g.
@@ -222,10 +234,11 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
     weight_decay : float, default=0.0
     batch_size : int, default=128
     max_epochs : int, default=100
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and stop when the validation loss
-        (task mean) has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs;
-        the best epoch's weights are restored.
+    early_stopping : bool or "auto", default="auto"
+        ``"auto"``: on in long format (with many small tasks a fixed number of epochs
+        overfits), off in wide format. Hold out ``validation_fraction`` of the rows and
+        stop when the validation loss (task mean) has not improved by ``tol`` (relative)
+        for ``n_iter_no_change`` epochs; the best epoch's weights are restored.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
@@ -399,8 +412,9 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
         history_length = len(self.net_.history) if reuse else 0
         return _Plan(device=device, accelerator=accelerator, reuse=reuse,
                      base_seed=base_seed, seed=base_seed + history_length,
-                     validate=self.early_stopping and not partial,
-                     epochs=int(epochs or self.max_epochs), partial=partial)
+                     validate=self._early_stopping_for(layout) and not partial,
+                     epochs=int(epochs or self.max_epochs), partial=partial,
+                     layout=layout)
 
     def _check_params(self) -> None:
         """Checks ``_parameter_constraints`` cannot express (the registries' own)."""
@@ -423,7 +437,7 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
         training / validation tensors (``weight``: per-label weights, carried by the mask)."""
         X_t, inputs = self._fit_inputs(data.X, plan.reuse)
         scaling = ((self._target_mean_, self._target_scale_) if plan.reuse
-                   else target_scaling(data, self.target_scaling, weight))
+                   else target_scaling(data, self._target_scaling_for(data.layout), weight))
         full = TaskTensors(X_t, encode_targets(data, *scaling, weight=weight))
         train, valid = split(full, data, plan.seed, plan.validate, self.validation_fraction)
         return X_t, inputs, scaling, train, valid
@@ -459,7 +473,7 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
                   accelerator=None, inputs: dict | None = None):
         out_sizes = self._out_sizes(layout)
         module = self._build_module(X_t, out_sizes, **(inputs or {}))
-        self._check_head_shrinkage(module)
+        self._check_head_shrinkage(module, layout)
         self._transfer_shared(module)
         weights = self._task_weight_list(layout)
         weighting = get_weighting(
@@ -530,7 +544,7 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
             net.train_tensors(
                 train.to(device), None if valid is None else valid.to(device),
                 seed=plan.seed, epoch_seed=plan.base_seed, epochs=plan.epochs,
-                head_shrinkage=float(self.head_shrinkage),
+                head_shrinkage=self._head_shrinkage_for(plan.layout, net.module_),
                 keep_last_good=self.on_divergence == "keep_last_good",
             )
         except torch.cuda.OutOfMemoryError as exc:
@@ -541,8 +555,38 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
             ) from exc
 
     # ------------------------------------------------------------------ helpers
-    def _check_head_shrinkage(self, module: nn.Module) -> None:
-        strength = float(self.head_shrinkage)
+    #: the long-format defaults (``"auto"``), chosen on the defaults suite's long-format
+    #: problems (School, landmine) and checked on its hold-out (parkinsons): see
+    #: benchmarks/README.md, "Long-format candidates"
+    _long_format_head_shrinkage = {"independent": 100.0}
+    _long_format_head_shrinkage_default = 1000.0
+
+    def _early_stopping_for(self, layout: TaskLayout) -> bool:
+        """``early_stopping``; ``"auto"``: on in long format (many small tasks overfit)."""
+        if isinstance(self.early_stopping, str):
+            return bool(layout.long)
+        return bool(self.early_stopping)
+
+    def _target_scaling_for(self, layout: TaskLayout) -> str:
+        """``target_scaling``; ``"auto"``: pooled in long format (one target column: the
+        tasks measure the same quantity), per task otherwise."""
+        if self.target_scaling == "auto":
+            return "pooled" if layout.long else "task"
+        return self.target_scaling
+
+    def _head_shrinkage_for(self, layout: TaskLayout, module: nn.Module | None = None) -> float:
+        """``head_shrinkage``; ``"auto"``: 1000 in long format (100 for
+        ``architecture="independent"``) on networks with ``TaskHeads``, 0 otherwise."""
+        if not isinstance(self.head_shrinkage, str):
+            return float(self.head_shrinkage)
+        if not layout.long or (module is not None and not _has_task_heads(module)):
+            return 0.0
+        name = self.architecture if isinstance(self.architecture, str) else None
+        return self._long_format_head_shrinkage.get(
+            name, self._long_format_head_shrinkage_default)
+
+    def _check_head_shrinkage(self, module: nn.Module, layout: TaskLayout) -> None:
+        strength = self._head_shrinkage_for(layout, module)
         heads = [m for m in module.modules() if isinstance(m, TaskHeads)]
         if strength > 0 and not (heads and callable(getattr(module, "auxiliary_loss", None))):
             raise ValueError(
@@ -657,7 +701,7 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
         else:
             X_t = torch.zeros((1, self.n_features_in_ - int(layout.long)))
         return self._make_net(X_t, layout, torch.device(device),
-                              early_stopping=bool(self.early_stopping))
+                              early_stopping=self._early_stopping_for(layout))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

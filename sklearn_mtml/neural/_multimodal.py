@@ -110,10 +110,10 @@ n_task_experts, n_levels, activation, dropout
         :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
     loss_weighting, loss_weighting_params, task_weights
         Task balancing (see :mod:`sklearn_mtml.balancing`).
-    head_shrinkage : float, default=0.0
+    head_shrinkage : float or "auto", default="auto"
         Pull the task heads of the multi-task network towards their mean (see
-        :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
-    target_scaling : {"task", "pooled"}, default="task"
+        :class:`~sklearn_mtml.neural.BaseMultiTaskNet`; ``"auto"``: in long format only).
+    target_scaling : {"auto", "task", "pooled"}, default="auto"
         Standardisation of regression targets: per task, or one for all tasks (see
         :class:`~sklearn_mtml.neural.BaseMultiTaskNet`).
     optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
