@@ -84,7 +84,6 @@ import sys
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -102,159 +101,33 @@ from sklearn.ensemble import (  # noqa: E402
 from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.linear_model import LogisticRegression, RidgeCV  # noqa: E402
 from sklearn.metrics import f1_score, roc_auc_score  # noqa: E402
-from sklearn.model_selection import KFold, StratifiedShuffleSplit  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from sklearn_mtml.datasets import load_school  # noqa: E402
+# sibling modules, also when this file is loaded by path (tests)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from defaults_problems import (  # noqa: E402
+    ALL,
+    CLF,
+    HOLDOUT,
+    OPTIONAL,
+    QUICK,
+    REG,
+    SUITE,  # noqa: F401 - where the suite is read from (tests check it exists)
+    TASK,
+    Problem,
+    load_problem,
+)
+from defaults_table import load_cache, save_row, table  # noqa: E402
+
 from sklearn_mtml.linear import MultiTaskRidgeCV  # noqa: E402
-from sklearn_mtml.model_selection import TaskShuffleSplit  # noqa: E402
 from sklearn_mtml.neural import (  # noqa: E402
     MultiTaskNet,
     MultiTaskNetClassifier,
     MultiTaskNetRegressor,
 )
-
-HERE = Path(__file__).resolve().parent
-SUITE = Path(os.environ.get("MTML_SUITE", HERE.parent.parent / "shared" / "data" / "suite"))
-if not SUITE.exists():
-    SUITE = Path("/work/shared/data/suite")
-RESULTS = HERE / "results" / "defaults"
-TASK = "task"
-REG, CLF = "regression", "classification"
-
-# ------------------------------------------------------------------------------ problems
-#: Kept back: NOT used to choose the default recipe, only to judge it afterwards.
-HOLDOUT = ("jura", "osales", "enron", "foodtruck", "parkinsons_motor", "parkinsons_total")
-QUICK = ("enb", "flags", "computer_survey", "school")
-MTR = ("andro", "atp1d", "edm", "enb", "jura", "oes97", "osales", "scm20d", "scpf", "sf1",
-       "sf2", "slump", "wq", "sarcos_test", "air_quality")
-MLC = ("emotions", "flags", "enron", "medical", "genbase", "cal500", "foodtruck",
-       "tmc2007_500", "tox21", "bibtex", "corel5k", "delicious")
-LONG = ("school", "landmine", "parkinsons_motor", "parkinsons_total", "computer_survey")
-#: The big multi-label sets (hundreds of labels): optional, not in the default run.
-OPTIONAL = ("bibtex", "corel5k", "delicious")
-ALL = MTR + MLC + LONG
-
-
-@dataclass
-class Problem:
-    name: str
-    kind: str  # "mtr", "mlc", "long_reg", "long_clf", "mixed"
-    X: pd.DataFrame  # features (+ "task" column for long format)
-    Y: pd.DataFrame  # targets, NaN = missing
-    task_types: list[str]
-    protocol: str
-    split_fn: object = None  # s -> (train_idx, test_idx)
-    long: bool = False
-    info: dict = field(default_factory=dict)
-
-    @property
-    def main(self) -> tuple[str, bool]:
-        """(metric name, higher is better)."""
-        return {"mtr": ("aRRMSE", False), "mlc": ("AUC", True), "long_reg": ("EV%", True),
-                "long_clf": ("task AUC", True), "mixed": ("like RMSE", False)}[self.kind]
-
-    def split(self, s: int):
-        return self.split_fn(s)
-
-
-def _read(name: str) -> pd.DataFrame:
-    return pd.read_csv(SUITE / f"{name}.csv.gz", low_memory=False)
-
-
-def _features(df: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
-    X = df.drop(columns=drop)
-    for c in X.columns:
-        if not pd.api.types.is_numeric_dtype(X[c]):  # object or pandas' str dtype
-            X[c] = X[c].astype("category")
-    num = X.select_dtypes("number").columns
-    X[num] = X[num].astype(np.float64).replace([np.inf, -np.inf], np.nan)
-    return X
-
-
-def _official(df):
-    tr = np.flatnonzero(df["split"].eq("train").to_numpy())
-    te = np.flatnonzero(df["split"].eq("test").to_numpy())
-    return lambda s: (tr, te)
-
-
-def _kfold(n):
-    folds = list(KFold(5, shuffle=True, random_state=0).split(np.zeros(n)))
-    return lambda s: folds[s % 5]
-
-
-def load_problem(name: str) -> Problem:
-    if name == "school":
-        X, y = load_school(as_frame=True, return_X_y=True)
-        X = X.rename(columns={"school": TASK}).astype(np.float64)
-        X[TASK] = X[TASK].astype(int)
-        def split(s):
-            tss = TaskShuffleSplit(n_splits=1, train_size=0.3, random_state=s, task_column=TASK)
-            return next(tss.split(X))
-
-        return Problem(name, "long_reg", X, y.to_frame("score"), [REG],
-                       "TaskShuffleSplit(train_size=0.3, random_state=s), 139 schools",
-                       split, long=True)
-    if name.startswith("parkinsons"):
-        df = _read("parkinsons")
-        target = {"parkinsons_motor": "target__motor_UPDRS",
-                  "parkinsons_total": "target__total_UPDRS"}[name]
-        ycols = [c for c in df.columns if c.startswith("target__")]
-        X = _features(df, ycols)
-        X[TASK] = df[TASK].astype(int)
-        rank = df.groupby(TASK)["test_time"].rank(method="first", pct=True).to_numpy()
-        tr, te = np.flatnonzero(rank <= 0.5), np.flatnonzero(rank > 0.5)
-        return Problem(name, "long_reg", X, df[[target]], [REG],
-                       "per patient: earliest 50% of recordings train, rest test (fixed)",
-                       lambda s: (tr, te), long=True)
-    if name == "landmine":
-        df = _read("landmine")
-        X = _features(df, ["target"])
-        X[TASK] = df[TASK].astype(int)
-        y = df["target"].astype(float)
-
-        def split(s):
-            trs = []
-            for t, rows in df.groupby(TASK).groups.items():
-                rows = np.asarray(rows)
-                sss = StratifiedShuffleSplit(1, train_size=0.2, random_state=1000 * s + int(t))
-                a, _ = next(sss.split(rows, y.iloc[rows]))
-                trs.append(rows[a])
-            tr = np.sort(np.concatenate(trs))
-            return tr, np.setdiff1d(np.arange(len(df)), tr)
-
-        return Problem(name, "long_clf", X, y.to_frame("target"), [CLF],
-                       "per task stratified 20% train / 80% test, seed s", split, long=True)
-    if name == "computer_survey":
-        df = _read(name)
-        X = _features(df, ["target__like", "target__buy", "split", TASK])
-        X["respondent"] = df[TASK].astype(str).astype("category")
-        Y = df[["target__like", "target__buy"]].astype(float)
-        return Problem(name, "mixed", X, Y, [REG, CLF],
-                       "official split (profiles 17-20 test); respondent id a categorical "
-                       "feature; 2 tasks like (regression) + buy (binary)", _official(df))
-    df = _read(name)
-    ycols = [c for c in df.columns if c == "target" or c.startswith("target__")]
-    meta = [c for c in ("task", "split") if c in df.columns]
-    X = _features(df, ycols + meta + (["datetime"] if name == "air_quality" else []))
-    Y = df[ycols].astype(float)
-    if name == "air_quality":
-        dt = pd.to_datetime(df["datetime"])
-        X["hour"], X["dayofweek"], X["month"] = dt.dt.hour, dt.dt.dayofweek, dt.dt.month
-        X = X.astype({"hour": float, "dayofweek": float, "month": float})
-        cut = int(0.7 * len(df))
-        tr, te = np.arange(cut), np.arange(cut, len(df))
-        return Problem(name, "mtr", X, Y, [REG] * len(ycols),
-                       "chronological: first 70% train, last 30% test (fixed)",
-                       lambda s: (tr, te))
-    kind = "mtr" if name in MTR else "mlc"
-    types = [REG if kind == "mtr" else CLF] * len(ycols)
-    if "split" in df.columns:
-        return Problem(name, kind, X, Y, types, "official split", _official(df))
-    return Problem(name, kind, X, Y, types, "KFold(5, shuffle=True, random_state=0), fold s",
-                   _kfold(len(df)))
 
 
 # ---------------------------------------------------------------------------- contenders
@@ -499,25 +372,6 @@ def _alarm(signum, frame):
     raise FitTimeout
 
 
-def _csv(name):
-    return RESULTS / f"{name}.csv"
-
-
-def load_cache(name) -> pd.DataFrame:
-    path = _csv(name)
-    return pd.read_csv(path) if path.exists() else pd.DataFrame()
-
-
-def save_row(name, row):
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    df = load_cache(name)
-    if len(df):
-        df = df[~((df["contender"] == row["contender"]) & (df["split"] == row["split"]))]
-    df = pd.concat([df, pd.DataFrame([row])], ignore_index=True)
-    df = df.sort_values(["contender", "split"]).reset_index(drop=True)
-    df.to_csv(_csv(name), index=False, float_format="%.6g")
-
-
 def run_cell(p: Problem, contender: str, s: int, cap: float) -> dict:
     model = make_contender(contender, p, s)
     tr, te = p.split(s)
@@ -587,152 +441,6 @@ def run(problems, contenders, n_splits, cap, force):
                     break
 
 
-# --------------------------------------------------------------------------------- table
-def _fmt(x):
-    return "" if pd.isna(x) else f"{x:.3f}"
-
-
-def table(problems, contenders, n_splits) -> str:
-    rows, per_problem = [], {}
-    for name in problems:
-        df = load_cache(name)
-        if not len(df):
-            continue
-        df = df[df["split"] < n_splits]
-        p_main, higher = _main_of(df["kind"].iloc[0])
-        cells, means = {}, {}
-        for c in contenders:
-            d = df[df["contender"] == c]
-            if not len(d):
-                continue
-            ok = d[d["status"] == "ok"]
-            if (d["status"] == "not_applicable").all():
-                continue
-            if len(ok) == n_splits:
-                mu, sd = ok[p_main].mean(), ok[p_main].std(ddof=0)
-                means[c] = mu
-                extra = _secondary(ok)
-                cells[c] = f"{mu:.3f} ± {sd:.3f}{extra} ({ok['fit_s'].mean():.1f} s)"
-            else:
-                st = ", ".join(sorted(set(d["status"]) - {"ok"})) or "incomplete"
-                cells[c] = f"{st} ({len(ok)}/{n_splits})"
-        ranks = pd.Series(means).rank(ascending=not higher) if means else pd.Series()
-        per_problem[name] = (ranks, df)
-        kind = df["kind"].iloc[0]
-        tag = " (hold-out)" if name in HOLDOUT else ""
-        rows.append(f"| {name}{tag} | {kind}, {p_main} {'↑' if higher else '↓'} | "
-                    + " | ".join(cells.get(c, "") for c in contenders) + " |")
-    head = ("| problem | kind, main metric | " + " | ".join(contenders) + " |\n|---|---|"
-            + "---|" * len(contenders))
-    out = [head, *rows, ""]
-    # ranks are comparable only over one set of contenders: those that apply to every
-    # problem, on the problems where all of them finished every split; the others
-    # (mtridge: regression only) get their own line over the problems where they apply
-    na = {c for _, (_, df) in per_problem.items() for c in
-          df.loc[df["status"] == "not_applicable", "contender"]}
-    everywhere = [c for c in contenders if c not in na]
-    for label, keep in (("development", lambda n: n not in HOLDOUT),
-                        ("hold-out", lambda n: n in HOLDOUT)):
-        for extra in [None, *[c for c in contenders if c in na]]:
-            group = everywhere + ([extra] if extra else [])
-            ranks = []
-            for n, (r, df) in per_problem.items():
-                if keep(n) and all(c in r.index for c in group):
-                    main, higher = _main_of(df["kind"].iloc[0])
-                    ranks.append(_rank_among(df, group, main, higher, n_splits))
-            if not ranks:
-                continue
-            R = pd.DataFrame(ranks)
-            what = "every problem" if extra is None else f"the problems where {extra} applies"
-            out.append(f"Mean rank, {label} problems, among {', '.join(group)} ({what}; "
-                       f"1 = best; {len(R)} problems with every split done by all of them):\n")
-            out.append("| contender | mean rank |\n|---|---:|")
-            out.extend(f"| {c} | {R[c].mean():.2f} |" for c in group)
-            out.append("")
-    out.append(_paired(per_problem, n_splits))
-    cands = [c for c in contenders if c in CANDIDATES]
-    if cands:
-        out.append(_paired_candidates(per_problem, n_splits, cands))
-    return "\n".join(out)
-
-
-def _rank_among(df, group, main, higher, n_splits):
-    means = {c: df.loc[(df["contender"] == c) & (df["status"] == "ok"), main].mean()
-             for c in group}
-    return pd.Series(means).rank(ascending=not higher)
-
-
-def _main_of(kind):
-    return {"mtr": ("aRRMSE", False), "mlc": ("AUC", True), "long_reg": ("EV%", True),
-            "long_clf": ("task AUC", True), "mixed": ("like RMSE", False)}[kind]
-
-
-def _secondary(ok):
-    for col, name in (("Hamming", "Hamming"), ("buy AUC", "buy AUC")):
-        if col in ok and ok[col].notna().any():
-            return f"; {name} {ok[col].mean():.3f}"
-    return ""
-
-
-def _paired(per_problem, n_splits) -> str:
-    """net vs each other contender: paired over splits, beyond one std of the differences."""
-    lines = ["Paired over splits, `net` against each contender (win / tie / loss: the mean "
-             "paired difference beyond one standard deviation of the paired differences; "
-             "problems where both have every split):\n",
-             "| net vs | set | win | tie | loss | losses |", "|---|---|---:|---:|---:|---|"]
-    for other in ("linear", "hgb", "net_indep", "mtridge", "realmlp", "tabm"):
-        for label, keep in (("dev", lambda n: n not in HOLDOUT), ("hold-out",
-                                                                   lambda n: n in HOLDOUT)):
-            w = t = lo = 0
-            losses = []
-            for name, (_, df) in per_problem.items():
-                if not keep(name):
-                    continue
-                main, higher = _main_of(df["kind"].iloc[0])
-                a = df[(df["contender"] == "net") & (df["status"] == "ok")].set_index("split")
-                b = df[(df["contender"] == other) & (df["status"] == "ok")].set_index("split")
-                if len(a) < n_splits or len(b) < n_splits:
-                    continue
-                d = (a[main] - b[main]).to_numpy() * (1 if higher else -1)
-                sd = d.std(ddof=1) if len(d) > 1 else 0.0
-                if d.mean() > sd:
-                    w += 1
-                elif d.mean() < -sd:
-                    lo += 1
-                    losses.append(f"{name} ({d.mean():+.3f})")
-                else:
-                    t += 1
-            if w + t + lo:
-                lines.append(f"| {other} | {label} | {w} | {t} | {lo} | {', '.join(losses)} |")
-    return "\n".join(lines) + "\n"
-
-
-def _paired_candidates(per_problem, n_splits, cands) -> str:
-    """Each candidate (and ``net``) minus ``linear``, paired over splits, per problem."""
-    lines = ["Long-format candidates: paired difference against `linear` in the main metric "
-             "(mean ± std over splits of candidate - linear; positive = better than linear; "
-             "mean fit time):\n"]
-    names = [n for n, (_, df) in per_problem.items()
-             if (df["contender"].isin(cands) & (df["status"] == "ok")).any()]
-    lines.append("| contender | " + " | ".join(
-        f"{n}{' (hold-out)' if n in HOLDOUT else ''}" for n in names) + " |")
-    lines.append("|---|" + "---|" * len(names))
-    for c in ["net", *cands]:
-        cells = []
-        for n in names:
-            df = per_problem[n][1]
-            main, higher = _main_of(df["kind"].iloc[0])
-            a = df[(df["contender"] == c) & (df["status"] == "ok")].set_index("split")
-            b = df[(df["contender"] == "linear") & (df["status"] == "ok")].set_index("split")
-            if len(a) < n_splits or len(b) < n_splits:
-                cells.append("")
-                continue
-            d = (a[main] - b[main]).to_numpy() * (1 if higher else -1)
-            cells.append(f"{d.mean():+.3f} ± {d.std(ddof=0):.3f} ({a['fit_s'].mean():.1f} s)")
-        lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"smoke test: {', '.join(QUICK)}, "
@@ -771,7 +479,7 @@ def main(argv=None):
     n_splits = args.splits or (1 if args.quick else 3)
 
     if args.table:
-        print(table(problems, contenders, n_splits))
+        print(table(problems, contenders, n_splits, CANDIDATES))
         return
     print(f"# {datetime.datetime.now():%Y-%m-%d %H:%M}, Python {platform.python_version()}, "
           f"sklearn {sklearn.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; "
@@ -783,7 +491,7 @@ def main(argv=None):
             contenders.remove(c)
     run(problems, contenders, n_splits, args.time_cap, args.force)
     print()
-    print(table(problems, contenders, n_splits))
+    print(table(problems, contenders, n_splits, CANDIDATES))
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def _per_task_class_weight(estimator, class_weight, layout: TaskLayout) -> list:
     )
 
 
-def _class_weight_table(estimator, class_weight, data: TaskData) -> list:
+def _class_weight_table(estimator, class_weight, data: TaskData, partial: bool = False) -> list:
     """Per task, the weight of each class code (``None``: every class weighs 1)."""
     layout = data.layout
     if CLASSIFICATION not in layout.task_types:
@@ -165,6 +165,11 @@ def _class_weight_table(estimator, class_weight, data: TaskData) -> list:
             "to weigh regression labels)."
         )
     entries = _per_task_class_weight(estimator, class_weight, layout)
+    if partial and any(isinstance(e, str) for e in entries):
+        raise ValueError(
+            "class_weight='balanced' is not supported by partial_fit: it needs the "
+            "labels of every chunk. Pass explicit class weights {label: weight}."
+        )
     _, tasks, codes = data.observed_labels()
     tables = []
     for t, entry in enumerate(entries):
@@ -259,7 +264,7 @@ def resolve_weights(estimator, data: TaskData, sample_weight=None,
         else:
             weight = np.repeat(w[:, None], layout.n_tasks, axis=1)
     if class_weight is not None:
-        tables = _class_weight_table(estimator, class_weight, data)
+        tables = _class_weight_table(estimator, class_weight, data, partial)
         if any(table is not None for table in tables):
             if weight is None:
                 weight = np.ones(n) if layout.long else np.ones((n, layout.n_tasks))

@@ -42,6 +42,8 @@ from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, _num_samples
 
+from .._targets import _as_key, all_labels, label_columns
+
 __all__ = ["cross_val_predict"]
 
 _METHODS = ("predict", "predict_proba", "predict_log_proba")
@@ -97,26 +99,9 @@ def _fit_and_predict_fold(estimator, X, y, train, test, fit_params, method):
     return out, classes, (None if names is None else list(names))
 
 
-def _key(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _union_classes(fold_classes: list) -> np.ndarray:
-    """Sorted union of the classes every fold learnt for one task (never a missing label)."""
-    values = np.concatenate([np.asarray(c) for c in fold_classes])
-    if values.dtype == object:
-        keys = {_key(v) for v in values}
-        try:
-            return np.array(sorted(keys), dtype=object)
-        except TypeError:  # types mixed across folds: keep first-seen order
-            return np.array(list(dict.fromkeys(_key(v) for v in values)), dtype=object)
-    return np.unique(values)
-
-
 def _align(proba, fold_classes, classes, method):
     """Put a fold's columns under ``classes`` (the union), filling classes it never saw."""
-    position = {_key(c): j for j, c in enumerate(classes)}
-    codes = np.array([position[_key(c)] for c in fold_classes], dtype=np.intp)
+    codes = label_columns(classes, np.asarray(fold_classes))
     return _enforce_prediction_order(codes, np.asarray(proba), len(classes), method)
 
 
@@ -131,7 +116,7 @@ def _as_slots(out, classes, names):
             names = list(range(len(out)))
         if not isinstance(classes, list | tuple):
             classes = [classes] * len(out)
-        return {_key(n): (p, c) for n, p, c in zip(names, out, classes)}
+        return {_as_key(n): (p, c) for n, p, c in zip(names, out, classes)}
     return {None: (out, classes)}
 
 
@@ -144,7 +129,7 @@ def _concat_probas(folds, tests, n_samples, method):
         if all(p is None for p, _ in present):
             result[slot] = None  # a regression task of MultiTaskNet: no probabilities
             continue
-        classes = _union_classes([c for p, c in present if p is not None])
+        classes = all_labels([c for p, c in present if p is not None])
         out = np.full((n_samples, len(classes)), np.nan)
         for fold, test in zip(slot_folds, tests):
             if slot in fold and fold[slot][0] is not None:

@@ -42,6 +42,7 @@ from ._callbacks import EpochProgressBar
 from ._context import local_torch_rng, resolve_device, seed_from
 from ._continue import ContinuedTrainingMixin
 from ._data import TaskTensors, TensorInput, n_rows, take, to_device
+from ._defaults import AutoDefaultsMixin
 from ._encoding import encode_targets, split, target_scaling
 from ._loss import MaskedTaskLoss, cross_entropy, squared_error
 from ._net import NetConfig, _MultiTaskNeuralNet
@@ -56,11 +57,6 @@ __all__ = ["BaseMultiTaskNet", "MaskedTaskLoss"]
 
 def _silent(*args, **kwargs) -> None:
     """A print sink that prints nothing (a module-level function: the model pickles)."""
-
-
-def _has_task_heads(module: nn.Module) -> bool:
-    heads = any(isinstance(m, TaskHeads) for m in module.modules())
-    return heads and callable(getattr(module, "auxiliary_loss", None))
 
 
 def _as_sizes(value, name: str) -> tuple[int, ...]:
@@ -89,7 +85,7 @@ class _Plan:
     layout: TaskLayout
 
 
-class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
+class BaseMultiTaskNet(AutoDefaultsMixin, ContinuedTrainingMixin, NetPredictMixin):
     """Base class of the neural multi-task estimators (training machinery and hooks).
 
     Not used directly: estimators combine it, *first*, with a task mixin of
@@ -555,36 +551,6 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
             ) from exc
 
     # ------------------------------------------------------------------ helpers
-    #: the long-format defaults (``"auto"``), chosen on the defaults suite's long-format
-    #: problems (School, landmine) and checked on its hold-out (parkinsons): see
-    #: benchmarks/README.md, "Long-format candidates"
-    _long_format_head_shrinkage = {"independent": 100.0}
-    _long_format_head_shrinkage_default = 1000.0
-
-    def _early_stopping_for(self, layout: TaskLayout) -> bool:
-        """``early_stopping``; ``"auto"``: on in long format (many small tasks overfit)."""
-        if isinstance(self.early_stopping, str):
-            return bool(layout.long)
-        return bool(self.early_stopping)
-
-    def _target_scaling_for(self, layout: TaskLayout) -> str:
-        """``target_scaling``; ``"auto"``: pooled in long format (one target column: the
-        tasks measure the same quantity), per task otherwise."""
-        if self.target_scaling == "auto":
-            return "pooled" if layout.long else "task"
-        return self.target_scaling
-
-    def _head_shrinkage_for(self, layout: TaskLayout, module: nn.Module | None = None) -> float:
-        """``head_shrinkage``; ``"auto"``: 1000 in long format (100 for
-        ``architecture="independent"``) on networks with ``TaskHeads``, 0 otherwise."""
-        if not isinstance(self.head_shrinkage, str):
-            return float(self.head_shrinkage)
-        if not layout.long or (module is not None and not _has_task_heads(module)):
-            return 0.0
-        name = self.architecture if isinstance(self.architecture, str) else None
-        return self._long_format_head_shrinkage.get(
-            name, self._long_format_head_shrinkage_default)
-
     def _check_head_shrinkage(self, module: nn.Module, layout: TaskLayout) -> None:
         strength = self._head_shrinkage_for(layout, module)
         heads = [m for m in module.modules() if isinstance(m, TaskHeads)]
@@ -601,22 +567,6 @@ class BaseMultiTaskNet(ContinuedTrainingMixin, NetPredictMixin):
         if self.accelerator is None:
             return None
         return _accelerate.make_accelerator(self.accelerator, type(self).__name__)
-
-    #: batch rows x network parameters under which a step runs on one thread ("auto")
-    _one_thread_work = 2e8
-
-    def _fixed_threads(self) -> int | None:
-        """``n_threads`` where it does not depend on the network (``"auto"``: unchanged)."""
-        return None if self.n_threads == "auto" else self.n_threads
-
-    def _threads_for(self, module: nn.Module, device, batch_rows: int) -> int | None:
-        """The torch threads for steps of ``batch_rows`` rows through ``module``."""
-        if self.n_threads != "auto":
-            return self.n_threads
-        if torch.device(device).type != "cpu":
-            return None
-        work = batch_rows * sum(p.numel() for p in module.parameters())
-        return 1 if work < self._one_thread_work else None
 
     def _has_shared_part(self) -> bool:
         return not (isinstance(self.architecture, str) and self.architecture == "independent")

@@ -7,22 +7,14 @@ tasks, labels, columns) may not, and is refused, naming it, before anything is t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .._targets import TaskData, TaskLayout, fit_guard, keep_state, validate_fit_data
+from .._targets import TaskLayout, fit_guard, keep_state, validate_fit_data
 from .._weights import resolve_weights
 from ._partial import align_targets, with_classes
 
 __all__ = ["ContinuedTrainingMixin"]
-
-
-def _mentions_balanced(class_weight) -> bool:
-    values = (class_weight.values() if isinstance(class_weight, Mapping)
-              else class_weight if isinstance(class_weight, list) else [class_weight])
-    return any(isinstance(v, str) and v == "balanced" for v in values)
 
 
 class ContinuedTrainingMixin:
@@ -69,20 +61,11 @@ class ContinuedTrainingMixin:
             if fitted or classes is not None:
                 target = previous if fitted else with_classes(data.layout, classes)
                 data = align_targets(data, target)
-            weight = self._partial_weights(data, sample_weight)
+            weight = resolve_weights(self, data, sample_weight, self.class_weight,
+                                     partial=True)
             self._record_tasks(data)
             self._fit(data, epochs=1, partial=True, sample_weight=weight)
         return self
-
-    def _partial_weights(self, data: TaskData, sample_weight):
-        """Per-label weights of a ``partial_fit`` chunk (``None``: unweighted)."""
-        if _mentions_balanced(self.class_weight):
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: it needs the "
-                "labels of every chunk. Pass explicit class weights {label: weight}."
-            )
-        return resolve_weights(self, data, sample_weight, self.class_weight,
-                               partial=True)
 
     def _update_net(self, net, early_stopping: bool) -> None:
         """Warm start: the current ``lr``, ``weight_decay``, batch size, epochs, verbosity,

@@ -111,6 +111,7 @@ class _MultiTaskNeuralNet(NeuralNet):
                                    else list(module.parameters()))
         self.routed_ = bool(self.config.long and accepts_task(module))
         self.auxiliary_ = callable(getattr(module, "auxiliary_loss", None))
+        self.summary_weights_ = torch.tensor(self.config.summary_weights, dtype=torch.float32)
         return self
 
     # read by tests and inspection under their historical private names
@@ -260,8 +261,7 @@ class _MultiTaskNeuralNet(NeuralNet):
 
     def _summary(self, task_means: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """Task-weighted mean of the observed tasks' losses (what early stopping watches)."""
-        weights = torch.tensor(self.config.summary_weights, dtype=torch.float32)
-        w = weights.to(task_means.device) * (counts > 0)
+        w = self.summary_weights_.to(task_means.device) * (counts > 0)
         return (w * torch.nan_to_num(task_means)).sum() / w.sum().clamp(min=1e-12)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
